@@ -1,0 +1,5 @@
+import sys
+
+from hpsweep.cli import main
+
+sys.exit(main())
