@@ -1,0 +1,186 @@
+"""The trial wire, version 1: how a trial talks to the controller (see docs/protocol.md).
+
+Standard library only: the trial side imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+MARKER = "hpsweep:"
+
+ENV_CHANNEL_FD = "HPSWEEP_CHANNEL_FD"
+ENV_PROTOCOL = "HPSWEEP_PROTOCOL"
+ENV_TRIAL_ID = "HPSWEEP_TRIAL_ID"
+ENV_TRIAL_NUMBER = "HPSWEEP_TRIAL_NUMBER"
+ENV_TRIAL_DIR = "HPSWEEP_TRIAL_DIR"
+ENV_PARAMS = "HPSWEEP_PARAMS"
+ENV_STUDY = "HPSWEEP_STUDY"
+
+
+class WireError(ValueError):
+    """A line on the wire that does not follow the protocol."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """An intermediate value; ``step`` is None when the trial let the channel number the steps."""
+
+    value: float
+    step: int | None
+
+
+@dataclass(frozen=True)
+class Final:
+    """The trial's result: a number, a mapping of metrics, or a sequence for multi-objective."""
+
+    result: object
+
+
+@dataclass(frozen=True)
+class PruneQuery:
+    """The trial asks whether it should stop after the step it last reported."""
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """The trial ended itself as pruned (it raised ``TrialPruned``)."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The trial is failing with an exception; ``message`` is its ``Type: message`` line."""
+
+    message: str
+
+
+Message = Report | Final | PruneQuery | Pruned | Failed
+
+
+def encode(message: Message) -> bytes:
+    """One JSON line for ``message`` (the trial → controller direction)."""
+    body: dict[str, object] = {"v": PROTOCOL_VERSION}
+    if isinstance(message, Report):
+        body.update(op="report", value=message.value, step=message.step)
+    elif isinstance(message, Final):
+        body.update(op="final", result=message.result)
+    elif isinstance(message, Pruned):
+        body.update(op="pruned")
+    elif isinstance(message, Failed):
+        body.update(op="error", message=message.message)
+    else:
+        body.update(op="should_prune")
+    return (json.dumps(body, separators=(",", ":"), default=_plain) + "\n").encode()
+
+
+def _plain(value: object) -> object:
+    """numpy and torch scalars and arrays as plain Python values, without importing either."""
+    for method in ("tolist", "item"):
+        convert = getattr(value, method, None)
+        if callable(convert):
+            return convert()
+    raise TypeError(
+        f"{type(value).__name__} cannot be sent to hpsweep; report numbers, or lists and dicts "
+        "of numbers"
+    )
+
+
+def encode_decision(prune: bool) -> bytes:
+    """The controller's answer to a :class:`PruneQuery`."""
+    return b'{"v":1,"prune":true}\n' if prune else b'{"v":1,"prune":false}\n'
+
+
+def decode_decision(line: bytes) -> bool:
+    try:
+        body = json.loads(line)
+        return bool(body["prune"])
+    except (ValueError, KeyError, TypeError):
+        raise WireError(f"invalid decision line {line[:80]!r}") from None
+
+
+def decode(line: bytes | str) -> Message:
+    """Parse one channel line; raise :class:`WireError` naming what is wrong."""
+    try:
+        body = json.loads(line)
+    except ValueError:
+        raise WireError(f"not JSON: {_excerpt(line)}") from None
+    if not isinstance(body, dict):
+        raise WireError(f"expected a JSON object, got {_excerpt(line)}")
+    version = body.get("v", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION:
+        raise WireError(f"protocol version {version!r} is not supported (this hpsweep speaks 1)")
+    op = body.get("op")
+    if op == "report":
+        return _report(body)
+    if op == "final":
+        if "result" not in body:
+            raise WireError("a 'final' message needs a 'result' key")
+        return Final(body["result"])
+    if op == "should_prune":
+        return PruneQuery()
+    if op == "pruned":
+        return Pruned()
+    if op == "error":
+        message = body.get("message")
+        if not isinstance(message, str):
+            raise WireError(f"an 'error' message needs a string 'message', got {message!r}")
+        return Failed(message)
+    raise WireError(
+        f"unknown op {op!r}; expected 'report', 'final', 'should_prune', 'pruned' or 'error'"
+    )
+
+
+def parse_marker(line: str) -> Report | Final | Pruned | None:
+    """Read a stdout marker line: ``hpsweep: {"step": 3, "value": 0.41}``,
+    ``hpsweep: {"result": 0.12}`` or ``hpsweep: {"pruned": true}``. Lines without the marker
+    give None."""
+    stripped = line.strip()
+    if not stripped.startswith(MARKER):
+        return None
+    text = stripped[len(MARKER) :].strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise WireError(f"marker line is not JSON: {_excerpt(text)}") from None
+    if not isinstance(body, dict):
+        raise WireError(f"marker line must hold a JSON object, got {_excerpt(text)}")
+    if "result" in body:
+        return Final(body["result"])
+    if body.get("pruned") is True:
+        return Pruned()
+    return _report(body)
+
+
+def marker_line(message: Report | Final | Pruned) -> str:
+    """The stdout form of ``message``, for trials that have no channel."""
+    if isinstance(message, Final):
+        return f"{MARKER} " + json.dumps({"result": message.result}, default=_plain)
+    if isinstance(message, Pruned):
+        return f"{MARKER} " + json.dumps({"pruned": True})
+    return f"{MARKER} " + json.dumps({"step": message.step, "value": message.value})
+
+
+def _report(body: dict[str, object]) -> Report:
+    value = body.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WireError(f"'value' must be a number, got {value!r}")
+    step = body.get("step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        if isinstance(step, float) and step.is_integer() and step >= 0:
+            step = int(step)
+        else:
+            raise WireError(f"'step' must be a non-negative integer, got {step!r}")
+    return Report(float(value), step)
+
+
+def _excerpt(line: bytes | str) -> str:
+    text = line.decode(errors="replace") if isinstance(line, bytes) else line
+    text = text.strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def is_finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
