@@ -1,0 +1,428 @@
+"""The sweep configuration and where its values come from.
+
+Precedence, lowest first: defaults < YAML file (with ``--set`` applied) < ``HPSWEEP_*`` environment
+< command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+from hpsweep import _yaml
+from hpsweep._errors import ConfigError
+from hpsweep._errors import SpaceError
+from hpsweep.space import SearchSpace
+
+Direction = Literal["minimize", "maximize"]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A sampler or pruner: a short name or dotted path, and its keyword arguments."""
+
+    name: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"name": self.name, "kwargs": dict(self.kwargs)}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that defines a study and how it runs."""
+
+    study: str = "default"
+    storage: str | None = None
+    directions: tuple[Direction, ...] = ("minimize",)
+    metrics: tuple[str, ...] = ()
+    n_trials: int | None = None
+    jobs: int = 1
+    sampler: Algorithm = Algorithm("auto")
+    pruner: Algorithm = Algorithm("median")
+    seed: int | None = None
+    space: SearchSpace = field(default_factory=lambda: SearchSpace({}))
+    params: Mapping[str, Any] = field(default_factory=dict)
+    objective: str | None = None
+    command: tuple[str, ...] | None = None
+    shell: bool = False
+    timeout: float | None = None
+    trial_timeout: float | None = None
+    max_failures: int | None = None
+    retries: int = 0
+    grace: float = 10.0
+    target: float | None = None
+    run_dir: str = "hpsweep-runs"
+    trial_cwd: Literal["start", "trial"] = "start"
+    executor: Literal["auto", "thread", "process"] = "auto"
+    heartbeat_expiry: float = 60.0
+    source: str | None = None
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The YAML form; ``load_config`` of it gives back an equal config."""
+        out: dict[str, Any] = {"study": self.study}
+        if self.storage is not None:
+            out["storage"] = self.storage
+        if self.multi_objective:
+            out["directions"] = list(self.directions)
+        else:
+            out["direction"] = self.directions[0]
+        if len(self.metrics) == 1:
+            out["metric"] = self.metrics[0]
+        elif self.metrics:
+            out["metrics"] = list(self.metrics)
+        for key in (
+            "n_trials",
+            "jobs",
+            "seed",
+            "objective",
+            "timeout",
+            "trial_timeout",
+            "max_failures",
+            "retries",
+            "grace",
+            "target",
+            "run_dir",
+            "trial_cwd",
+            "executor",
+            "heartbeat_expiry",
+            "shell",
+        ):
+            value = getattr(self, key)
+            if value is not None and value != _DEFAULTS[key]:
+                out[key] = value
+        if self.command is not None:
+            out["command"] = list(self.command)
+        out["sampler"] = self.sampler.to_mapping()
+        out["pruner"] = self.pruner.to_mapping()
+        if self.params:
+            out["params"] = dict(self.params)
+        out["space"] = self.space.to_mapping()
+        return out
+
+
+_DEFAULTS = {
+    f.name: (f.default if f.default is not dataclasses.MISSING else None)
+    for f in dataclasses.fields(SweepConfig)
+}
+KEYS = (
+    "study",
+    "storage",
+    "direction",
+    "directions",
+    "metric",
+    "metrics",
+    "n_trials",
+    "jobs",
+    "sampler",
+    "pruner",
+    "seed",
+    "space",
+    "params",
+    "objective",
+    "command",
+    "shell",
+    "timeout",
+    "trial_timeout",
+    "max_failures",
+    "retries",
+    "grace",
+    "target",
+    "run_dir",
+    "trial_cwd",
+    "executor",
+    "heartbeat_expiry",
+)
+ENV_KEYS = (
+    "study",
+    "storage",
+    "direction",
+    "metric",
+    "n_trials",
+    "jobs",
+    "sampler",
+    "pruner",
+    "seed",
+    "timeout",
+    "trial_timeout",
+    "max_failures",
+    "retries",
+    "grace",
+    "target",
+    "run_dir",
+    "executor",
+    "heartbeat_expiry",
+)
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    sets: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    cli_space: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> SweepConfig:
+    """Build the config from a YAML file, ``--set`` overrides, ``HPSWEEP_*`` variables and
+    command-line ``flags`` (keys as in the YAML; None values are ignored)."""
+    document: dict[str, Any] = {}
+    source = str(path) if path is not None else None
+    if path is not None:
+        loaded = _yaml.load_file(path)
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(
+                f"{path}: the top level must be a mapping of keys, got {type(loaded).__name__}"
+            )
+        document = dict(loaded or {})
+    for item in sets:
+        apply_set(document, item)
+    document.update(_from_environ(os.environ if environ is None else environ))
+    document.update({k: v for k, v in (flags or {}).items() if v is not None})
+    if "study" not in document:
+        document["study"] = Path(path).stem if path is not None else "default"
+    config = from_mapping(document, source=source)
+    if cli_space:
+        try:
+            extra = SearchSpace.from_cli(list(cli_space))
+        except SpaceError as error:
+            raise SpaceError(f"-p: {error}") from None
+        config = dataclasses.replace(config, space=config.space.merged(extra))
+    return config
+
+
+def apply_set(document: dict[str, Any], item: str) -> None:
+    """Apply one ``--set a.b=c``: a config key, a key under ``params``, or a space param (which
+    becomes fixed). The value is typed as YAML types it."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set params.epochs=3")
+    value = _yaml.scalar(text)
+    parts = key.split(".")
+    if parts[0] in KEYS:
+        target = document
+    elif isinstance(document.get("params"), dict) and parts[0] in document["params"]:
+        target = document["params"]
+    elif isinstance(document.get("space"), dict) and key in document["space"]:
+        document["space"] = {**document["space"], key: {"type": "fixed", "value": value}}
+        return
+    else:
+        known = list(KEYS) + list(document.get("params") or {})
+        raise ConfigError(f"--set {key}: unknown key {parts[0]!r}{_suggest(parts[0], known)}")
+    for depth, part in enumerate(parts[:-1]):
+        child = target.get(part)
+        if child is None and target is document and part in ("params", "sampler", "pruner"):
+            child = target[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(
+                f"--set {key}: {where!r} is not a mapping, so it has no key {parts[depth + 1]!r}"
+            )
+        target = child
+    target[parts[-1]] = value
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    if "HPSWEEP_TRIAL_ID" in environ:
+        return {}  # inside a trial these variables describe the trial, not a new sweep
+    return {
+        key: _yaml.scalar(environ[f"HPSWEEP_{key.upper()}"])
+        for key in ENV_KEYS
+        if f"HPSWEEP_{key.upper()}" in environ
+    }
+
+
+def _suggest(name: str, candidates: Sequence[str]) -> str:
+    match = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> SweepConfig:
+    """Validate a config mapping (the YAML form) into a :class:`SweepConfig`."""
+    prefix = f"{source}: " if source else ""
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(prefix + message)
+
+    for key in document:
+        if key not in KEYS:
+            raise fail(f"unknown key {key!r}{_suggest(str(key), KEYS)}")
+    values: dict[str, Any] = {"source": source}
+    values["study"] = _string(document.get("study", "default"), "study", fail)
+    if not values["study"]:
+        raise fail("study must not be empty")
+    if document.get("storage") is not None:
+        values["storage"] = _string(document["storage"], "storage", fail)
+    values["directions"] = _directions(document, fail)
+    values["metrics"] = _metrics(document, len(values["directions"]), fail)
+    for key, minimum in (("n_trials", 1), ("jobs", 1), ("retries", 0), ("max_failures", 1)):
+        if document.get(key) is not None:
+            values[key] = _integer(document[key], key, minimum, fail)
+    if document.get("seed") is not None:
+        values["seed"] = _integer(document["seed"], "seed", 0, fail)
+    for key in ("timeout", "trial_timeout", "grace", "heartbeat_expiry"):
+        if document.get(key) is not None:
+            values[key] = _positive(document[key], key, fail)
+    if document.get("target") is not None:
+        values["target"] = _number(document["target"], "target", fail)
+    for key in ("sampler", "pruner"):
+        if document.get(key) is not None:
+            values[key] = _algorithm(document[key], key, fail)
+    if document.get("params") is not None:
+        if not isinstance(document["params"], Mapping):
+            raise fail(f"params must be a mapping of fixed values, got {document['params']!r}")
+        values["params"] = dict(document["params"])
+    if document.get("space") is not None:
+        if not isinstance(document["space"], Mapping):
+            raise fail("space must be a mapping of param name to definition")
+        values["space"] = SearchSpace.from_mapping(dict(document["space"]), source=source)
+    if document.get("objective") is not None:
+        values["objective"] = _objective(document["objective"], fail)
+    if document.get("shell") is not None:
+        values["shell"] = _boolean(document["shell"], "shell", fail)
+    if document.get("command") is not None:
+        values["command"] = _command(document["command"], values.get("shell", False), fail)
+    if values.get("objective") and values.get("command"):
+        raise fail("give either objective (a Python function) or command, not both")
+    if document.get("run_dir") is not None:
+        values["run_dir"] = _string(document["run_dir"], "run_dir", fail)
+    for key, allowed in (
+        ("trial_cwd", ("start", "trial")),
+        ("executor", ("auto", "thread", "process")),
+    ):
+        if document.get(key) is not None:
+            values[key] = _one_of(document[key], key, allowed, fail)
+    return SweepConfig(**values)
+
+
+def _string(value: Any, key: str, fail: Any) -> str:
+    if isinstance(value, (dict, list)) or value is None:
+        raise fail(f"{key} must be a string, got {value!r}")
+    return str(value)
+
+
+def _number(value: Any, key: str, fail: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise fail(f"{key} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise fail(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _positive(value: Any, key: str, fail: Any) -> float:
+    number = _number(value, key, fail)
+    if number <= 0:
+        raise fail(f"{key} must be > 0 seconds, got {value!r}")
+    return number
+
+
+def _integer(value: Any, key: str, minimum: int, fail: Any) -> int:
+    number = _number(value, key, fail)
+    if not number.is_integer() or number < minimum:
+        raise fail(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return int(number)
+
+
+def _boolean(value: Any, key: str, fail: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise fail(f"{key} must be true or false, got {value!r}")
+
+
+def _one_of(value: Any, key: str, allowed: Sequence[str], fail: Any) -> Any:
+    if value not in allowed:
+        raise fail(
+            f"{key} must be one of {', '.join(allowed)}, got {value!r}"
+            f"{_suggest(str(value), allowed)}"
+        )
+    return value
+
+
+def _directions(document: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+    if "direction" in document and "directions" in document:
+        raise fail("give direction (one objective) or directions (several), not both")
+    raw = document.get("directions", [document.get("direction", "minimize")])
+    if isinstance(raw, str) or not isinstance(raw, list) or not raw:
+        raise fail(f"directions must be a non-empty list, e.g. [minimize, maximize], got {raw!r}")
+    result = []
+    for item in raw:
+        text = str(item).lower()
+        if text in ("min", "max"):
+            text += "imize"
+        if text not in ("minimize", "maximize"):
+            raise fail(f"direction must be minimize or maximize, got {item!r}")
+        result.append(text)
+    return tuple(result)
+
+
+def _metrics(document: Mapping[str, Any], count: int, fail: Any) -> tuple[str, ...]:
+    if "metric" in document and "metrics" in document:
+        raise fail("give metric or metrics, not both")
+    if document.get("metrics") is not None:
+        raw = document["metrics"]
+        if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+            raise fail(f"metrics must be a list of names, got {raw!r}")
+        metrics = tuple(raw)
+    elif document.get("metric") is not None:
+        metrics = (_string(document["metric"], "metric", fail),)
+    else:
+        return ()
+    if len(metrics) != count:
+        raise fail(
+            f"{len(metrics)} metric(s) {list(metrics)} for {count} direction(s); "
+            "give one metric per direction"
+        )
+    return metrics
+
+
+def _algorithm(value: Any, key: str, fail: Any) -> Algorithm:
+    if isinstance(value, str):
+        return Algorithm(value)
+    if not isinstance(value, Mapping):
+        raise fail(f"{key} must be a name or {{name: ..., kwargs: {{...}}}}, got {value!r}")
+    for item in value:
+        if item not in ("name", "kwargs"):
+            raise fail(f"{key}: unknown key {item!r}{_suggest(str(item), ('name', 'kwargs'))}")
+    if "name" not in value:
+        raise fail(f"{key} needs a name, e.g. {key}: {{name: tpe}}")
+    kwargs = value.get("kwargs") or {}
+    if not isinstance(kwargs, Mapping):
+        raise fail(f"{key}.kwargs must be a mapping, got {kwargs!r}")
+    return Algorithm(_string(value["name"], f"{key}.name", fail), dict(kwargs))
+
+
+def _objective(value: Any, fail: Any) -> str:
+    text = _string(value, "objective", fail)
+    module, sep, function = text.partition(":")
+    if not sep or not module or not function:
+        raise fail(f"objective must be module:function (e.g. train:objective), got {text!r}")
+    return text
+
+
+def _command(value: Any, shell: bool, fail: Any) -> tuple[str, ...]:
+    if isinstance(value, str) and shell:
+        return (value,)
+    if isinstance(value, str):
+        raise fail(
+            "command must be a list of arguments, e.g. [python, train.py, --lr, '{lr}'] "
+            "(a string is never split; set shell: true to run it through /bin/sh)"
+        )
+    if not isinstance(value, list) or not value:
+        raise fail(f"command must be a non-empty list of arguments, got {value!r}")
+    return tuple(str(item) for item in value)

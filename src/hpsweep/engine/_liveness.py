@@ -1,0 +1,96 @@
+"""Who owns a RUNNING trial, and whether that owner is still alive.
+
+Every controller records itself in the study (host, boot id, pid, process start time, heartbeat)
+and tags the trials it runs with its id. A RUNNING trial is *lost* when its owner is provably
+dead (same host and boot, and the pid is gone or belongs to another process), when the host
+rebooted, or when the owner's heartbeat is older than the expiry (other hosts).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+OWNER_ATTR = "hpsweep:owner"
+OWNER_PREFIX = "hpsweep:owner:"
+DEFAULT_HEARTBEAT_EXPIRY = 60.0
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: fields resume after the last ')'.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def pid_alive(pid: int, start_ticks: int | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if start_ticks is None:
+        return True
+    current = process_start_ticks(pid)
+    return current is None or current == start_ticks
+
+
+@dataclass(frozen=True)
+class Owner:
+    """This controller, as recorded in the study."""
+
+    id: str
+    host: str
+    boot: str
+    pid: int
+    start_ticks: int | None
+
+    @classmethod
+    def current(cls, host: str | None = None) -> Owner:
+        pid = os.getpid()
+        return cls(
+            id=uuid.uuid4().hex[:12],
+            host=host or socket.gethostname(),
+            boot=_boot_id(),
+            pid=pid,
+            start_ticks=process_start_ticks(pid),
+        )
+
+    def record(self, *, closed: bool = False) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "boot": self.boot,
+            "pid": self.pid,
+            "start_ticks": self.start_ticks,
+            "beat": time.time(),
+            "closed": closed,
+        }
+
+
+def owner_is_dead(record: dict[str, Any] | None, *, me: Owner, now: float, expiry: float) -> bool:
+    """Whether the owner described by ``record`` can no longer be running its trials."""
+    if record is None or record.get("closed"):
+        return True
+    if record.get("host") == me.host and record.get("boot") == me.boot:
+        return not pid_alive(int(record.get("pid", -1)), record.get("start_ticks"))
+    if record.get("host") == me.host and record.get("boot") != me.boot and me.boot:
+        return True  # this machine rebooted since
+    return now - float(record.get("beat", 0.0)) > expiry

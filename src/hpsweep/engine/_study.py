@@ -1,0 +1,100 @@
+"""Creating and loading studies, and the attributes hpsweep keeps on them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+
+from hpsweep._config import SweepConfig
+from hpsweep._errors import ConfigError
+from hpsweep._errors import StorageError
+from hpsweep.engine._algorithms import make_pruner
+from hpsweep.engine._algorithms import make_sampler
+from hpsweep.engine._storage import Store
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+CONFIG_ATTR = "hpsweep.config"
+RUN_ATTR = "hpsweep:run"
+SUPERSEDED_ATTR = "hpsweep:superseded"
+
+
+def open_study(config: SweepConfig, store: Store) -> optuna.Study:
+    """Create the study or load the existing one, checking that its directions agree."""
+    import optuna
+
+    sampler = make_sampler(
+        config.sampler.name, config.sampler.kwargs, seed=config.seed, space=config.space
+    )
+    pruner = make_pruner(config.pruner.name, config.pruner.kwargs)
+    with store.mutex():
+        existing = find_study(store, config.study)
+        if existing is not None:
+            stored = [d.name.lower() for d in store.storage.get_study_directions(existing)]
+            if stored != list(config.directions):
+                raise ConfigError(
+                    f"study {config.study!r} in {store.display_url} was created with "
+                    f"directions {stored}, but the config says {list(config.directions)}; "
+                    "use another study name or fix the direction"
+                )
+        study = optuna.create_study(
+            study_name=config.study,
+            storage=store.storage,
+            sampler=sampler,
+            pruner=pruner,
+            directions=list(config.directions),
+            load_if_exists=True,
+        )
+        study.set_user_attr(CONFIG_ATTR, json.loads(json.dumps(config.to_mapping(), default=str)))
+    return study
+
+
+def load_study(store: Store, name: str | None) -> optuna.Study:
+    """An existing study for reading; with no name, the store's only study."""
+    import optuna
+
+    summaries = store.storage.get_all_studies()
+    if name is None:
+        if len(summaries) == 1:
+            name = summaries[0].study_name
+        elif not summaries:
+            raise StorageError(f"{store.display_url} holds no study yet; run `hpsweep run` first")
+        else:
+            names = ", ".join(s.study_name for s in summaries)
+            raise ConfigError(
+                f"{store.display_url} holds several studies ({names}); pick one with --study NAME"
+            )
+    if find_study(store, name) is None:
+        names = ", ".join(s.study_name for s in summaries) or "none"
+        raise ConfigError(
+            f"no study {name!r} in {store.display_url} (studies: {names}); "
+            "check --study and --storage"
+        )
+    return optuna.load_study(study_name=name, storage=store.storage)
+
+
+def find_study(store: Store, name: str) -> int | None:
+    for summary in store.storage.get_all_studies():
+        if summary.study_name == name:
+            return int(summary._study_id)
+    return None
+
+
+def counts_toward_budget(trial: FrozenTrial) -> bool:
+    """Every trial counts toward the study total except attempts replaced by a re-run."""
+    return not trial.system_attrs.get(SUPERSEDED_ATTR, False)
+
+
+def stored_config(study: optuna.Study) -> dict[str, Any] | None:
+    value = study.user_attrs.get(CONFIG_ATTR)
+    return value if isinstance(value, dict) else None
+
+
+def finished_values(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    from optuna.trial import TrialState
+
+    return [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
