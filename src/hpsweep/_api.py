@@ -1,0 +1,194 @@
+"""The Python API: ``hpsweep.run(...)`` and the ``@hpsweep.search(...)`` decorator."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import sys
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hpsweep._config import SweepConfig
+from hpsweep._config import from_mapping
+from hpsweep._config import load_config
+from hpsweep._errors import HpsweepError
+from hpsweep._progress import Progress
+from hpsweep.report import TrialRecord
+from hpsweep.space import SearchSpace
+
+Objective = Callable[[dict[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """How a study stands after a run: its best trial (or Pareto front) and all its trials."""
+
+    study: str
+    storage: str
+    directions: tuple[str, ...]
+    trials: tuple[TrialRecord, ...]
+    best_trials: tuple[TrialRecord, ...]
+    exit_code: int = 0
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        if len(self.directions) > 1:
+            raise ValueError("a multi-objective study has no single best trial; use best_trials")
+        if not self.best_trials:
+            raise ValueError(f"study {self.study!r} has no complete trial yet")
+        return self.best_trials[0]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+
+def run(
+    objective: Objective,
+    *,
+    space: SearchSpace | Mapping[str, Any],
+    n_trials: int | None = None,
+    direction: str = "minimize",
+    directions: Sequence[str] | None = None,
+    metric: str | None = None,
+    storage: str | None = None,
+    study: str = "default",
+    params: Mapping[str, Any] | None = None,
+    sampler: str | Mapping[str, Any] = "auto",
+    pruner: str | Mapping[str, Any] = "median",
+    seed: int | None = None,
+    jobs: int = 1,
+    timeout: float | None = None,
+    trial_timeout: float | None = None,
+    max_failures: int | None = None,
+    retries: int = 0,
+    target: float | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Run ``objective(params) -> float | dict | sequence`` over ``space`` until the study holds
+    ``n_trials`` trials (counting earlier runs of the same study)."""
+    document: dict[str, Any] = {
+        "study": study,
+        "storage": storage,
+        "n_trials": n_trials,
+        "jobs": jobs,
+        "sampler": sampler,
+        "pruner": pruner,
+        "seed": seed,
+        "timeout": timeout,
+        "trial_timeout": trial_timeout,
+        "max_failures": max_failures,
+        "retries": retries,
+        "target": target,
+        "params": dict(params or {}),
+    }
+    if directions is not None:
+        document["directions"] = list(directions)
+    else:
+        document["direction"] = direction
+    if metric is not None:
+        document["metric"] = metric
+    config = from_mapping({k: v for k, v in document.items() if v is not None})
+    config = dataclasses.replace(config, space=_as_space(space))
+    return run_config(config, objective=objective, progress=progress, handle_signals=False)
+
+
+def _as_space(space: SearchSpace | Mapping[str, Any]) -> SearchSpace:
+    if isinstance(space, SearchSpace):
+        return space
+    if all(not isinstance(v, Mapping) for v in space.values()):
+        return SearchSpace(dict(space))
+    return SearchSpace.from_mapping(dict(space))
+
+
+def run_config(
+    config: SweepConfig,
+    *,
+    objective: Objective | None = None,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+) -> StudyResult:
+    from hpsweep._session import execute
+
+    summary = execute(
+        config, objective=objective, progress=progress, handle_signals=handle_signals
+    )
+    result = load_result(config.study, config.storage)
+    return dataclasses.replace(result, exit_code=summary.exit_code)
+
+
+def load_result(study: str, storage: str | None) -> StudyResult:
+    """The current state of a stored study."""
+    from hpsweep.engine import load_study
+    from hpsweep.engine import open_store
+    from hpsweep.report import best_records
+    from hpsweep.report import trial_records
+
+    store = open_store(storage, readonly=True)
+    try:
+        loaded = load_study(store, study)
+        records = trial_records(loaded)
+        directions = tuple(d.name.lower() for d in loaded.directions)
+        return StudyResult(
+            study=study,
+            storage=store.display_url,
+            directions=directions,
+            trials=tuple(records),
+            best_trials=tuple(best_records(records, directions)),
+        )
+    finally:
+        store.close()
+
+
+def search(config_path: str, **defaults: Any) -> Callable[[Objective], Callable[..., StudyResult]]:
+    """Decorate ``train(cfg) -> float``: calling ``train()`` runs the whole study described by
+    the YAML at ``config_path`` (fixed params, space and settings in one file), taking
+    ``--set key=value`` and run flags (``-n``, ``-j``, ``--study``, ``--storage``, ``--seed``,
+    ``--sampler``, ``--pruner``, ``--timeout``) from ``sys.argv``. Returns the study's result."""
+
+    def decorate(function: Objective) -> Callable[..., StudyResult]:
+        @functools.wraps(function)
+        def wrapper(argv: Sequence[str] | None = None) -> StudyResult:
+            options = _search_arguments(function.__name__).parse_args(
+                sys.argv[1:] if argv is None else list(argv)
+            )
+            flags = {**defaults, **{k: v for k, v in vars(options).items() if k != "set"}}
+            try:
+                config = load_config(config_path, sets=options.set, flags=flags)
+                return run_config(config, objective=function)
+            except HpsweepError as error:
+                raise SystemExit(f"error: {error}") from None
+
+        return wrapper
+
+    return decorate
+
+
+def _search_arguments(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Run this function's sweep.")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the config (YAML-typed value)",
+    )
+    parser.add_argument("-n", "--n-trials", dest="n_trials", type=int)
+    parser.add_argument("-j", "--jobs", type=int)
+    parser.add_argument("--study")
+    parser.add_argument("--storage")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--sampler")
+    parser.add_argument("--pruner")
+    parser.add_argument("--timeout", type=float)
+    return parser

@@ -1,0 +1,567 @@
+"""The controller: the single writer of a study for the trials it runs.
+
+ask → start → poll events → report / decide → stop → tell, with budgets, retries, liveness and
+signals. It never runs a trial itself; an :class:`~hpsweep.runner.Executor` does, so the same loop
+drives threads, processes, commands and fakes with an injected clock.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+
+from hpsweep._config import SweepConfig
+from hpsweep._errors import TrialError
+from hpsweep._progress import PlainProgress
+from hpsweep._progress import Progress
+from hpsweep._progress import TrialOutcome
+from hpsweep.engine import Owner
+from hpsweep.engine import Store
+from hpsweep.engine import merge_params
+from hpsweep.engine import suggest
+from hpsweep.engine._liveness import OWNER_PREFIX
+from hpsweep.engine._liveness import owner_is_dead
+from hpsweep.engine._study import RUN_ATTR
+from hpsweep.engine._study import SUPERSEDED_ATTR
+from hpsweep.engine._study import counts_toward_budget
+from hpsweep.runner import Ended
+from hpsweep.runner import Event
+from hpsweep.runner import Executor
+from hpsweep.runner import Reported
+from hpsweep.runner import TrialSpec
+
+if TYPE_CHECKING:
+    import optuna
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class _Running:
+    trial: optuna.Trial
+    spec: TrialSpec
+    started: float
+    deadline: float | None
+    steps: set[int] = field(default_factory=set)
+    prune_decided: bool = False
+    prune_deadline: float | None = None
+    last_value: float | None = None
+
+
+@dataclass
+class RunSummary:
+    """What one ``run`` did, and how the study stands afterwards."""
+
+    study: str
+    storage: str
+    counts: dict[str, int]
+    """Trials this run ended, by why they ended."""
+    total: int
+    """Trials in the study that count toward its budget."""
+    best: TrialOutcome | None
+    interrupted: bool = False
+    failed: bool = False
+    stop_reason: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+
+class Controller:
+    """Runs one study's trials on an executor until a budget is reached."""
+
+    def __init__(
+        self,
+        config: SweepConfig,
+        store: Store,
+        study: optuna.Study,
+        executor: Executor,
+        *,
+        progress: Progress | None = None,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        owner: Owner | None = None,
+        trial_root: Path | None = None,
+        slot_env: Callable[[int], dict[str, str]] | None = None,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.study = study
+        self.executor = executor
+        self.progress = progress or PlainProgress()
+        self._clock = clock
+        self._wall = wall_clock
+        self.owner = owner or Owner.current()
+        self._trial_root = trial_root
+        self._poll_interval = poll_interval
+        self._running: dict[int, _Running] = {}
+        self._stop_reasons: dict[int, str] = {}
+        self._counts: dict[str, int] = {}
+        self._best: TrialOutcome | None = None
+        self._closed_reason = ""
+        self._interrupts = 0
+        self._handled_interrupts = 0
+        self._failed_study = False
+        self._failures = 0
+        self._next_beat = 0.0
+        self._next_recovery = 0.0
+        self._direction_signs = [1.0 if d == "minimize" else -1.0 for d in config.directions]
+
+    # ----------------------------------------------------------------- public
+
+    def interrupt(self) -> None:
+        """Called from a signal handler: the first stops launching, the second stops trials."""
+        self._interrupts += 1
+
+    def terminate(self) -> None:
+        """Stop launching and stop running trials now (SIGTERM)."""
+        self._interrupts = max(self._interrupts, 2)
+
+    def run(self) -> RunSummary:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        start = self._clock()
+        self._beat(start)
+        self._recover_lost()
+        self._failures = self._count_failures()
+        self._best = self._stored_best()
+        self.progress.started(
+            study=self.config.study,
+            storage=self.store.display_url,
+            total=self.config.n_trials,
+            done=self._budget_count(),
+        )
+        try:
+            self._loop(start)
+        finally:
+            self._shutdown()
+        return RunSummary(
+            study=self.config.study,
+            storage=self.store.display_url,
+            counts=dict(self._counts),
+            total=self._budget_count(),
+            best=self._best,
+            interrupted=self._interrupts > 0,
+            failed=self._failed_study,
+            stop_reason=self._closed_reason,
+        )
+
+    # ------------------------------------------------------------- the loop
+
+    def _loop(self, start: float) -> None:
+        while True:
+            now = self._clock()
+            self._take_interrupts()
+            self._check_budgets(now - start)
+            if now >= self._next_beat:
+                self._beat(now)
+            while len(self._running) < self.executor.slots:
+                if self._closed_reason or self._interrupts or not self._launch(now):
+                    break
+            if not self._running:
+                if self._closed_reason:
+                    return
+                continue
+            events = self.executor.poll(self._poll_timeout(now))
+            for event in events:
+                self._handle(event)
+            self._enforce_deadlines(self._clock())
+
+    def _poll_timeout(self, now: float) -> float:
+        timeout = min(self._poll_interval, max(0.0, self._next_beat - now))
+        for number, running in self._running.items():
+            if number in self._stop_reasons:
+                continue  # already being stopped; the executor enforces the grace period
+            for deadline in (running.deadline, running.prune_deadline):
+                if deadline is not None:
+                    timeout = min(timeout, max(0.0, deadline - now))
+        return timeout
+
+    def _take_interrupts(self) -> None:
+        if self._interrupts == self._handled_interrupts:
+            return
+        self._handled_interrupts = self._interrupts
+        if self._interrupts == 1:
+            self._close("interrupted")
+            if self._running:
+                numbers = ", ".join(str(n) for n in sorted(self._running))
+                self.progress.message(
+                    f"interrupted: no new trials; waiting for {len(self._running)} running "
+                    f"(trial {numbers}). Press Ctrl-C again to stop them."
+                )
+        else:
+            self._close("interrupted")
+            if self._running:
+                self.progress.message(f"stopping {len(self._running)} running trial(s)")
+            for number in list(self._running):
+                self._stop(number, "killed")
+
+    def _close(self, reason: str) -> None:
+        if not self._closed_reason:
+            self._closed_reason = reason
+
+    def _check_budgets(self, elapsed: float) -> None:
+        if self.config.timeout is not None and elapsed >= self.config.timeout:
+            self._close(f"study timeout of {self.config.timeout:g}s reached")
+        if self.config.max_failures is not None and self._failures >= self.config.max_failures:
+            if not self._closed_reason:
+                self._failed_study = True
+            self._close(f"{self._failures} failed trials reached --max-failures")
+
+    # ------------------------------------------------------------- launching
+
+    def _launch(self, now: float) -> bool:
+        from optuna.trial import TrialState
+
+        storage = self.store.storage
+        with self.store.mutex():
+            trials = storage.get_all_trials(self.study._study_id, deepcopy=False)
+            counted = sum(1 for t in trials if counts_toward_budget(t))
+            waiting = any(t.state == TrialState.WAITING for t in trials)
+            # A waiting trial (a retry or a re-run of a lost one) is already inside the budget.
+            if (
+                self.config.n_trials is not None
+                and counted >= self.config.n_trials
+                and not waiting
+            ):
+                self._close(f"the study total of {self.config.n_trials} trials is reached")
+                return False
+            trial = self.study.ask()
+            finished = sum(1 for t in trials if t.state.is_finished())
+            storage.set_trial_system_attr(
+                trial._trial_id, RUN_ATTR, {"owner": self.owner.id, "finished_before": finished}
+            )
+        sampled = suggest(trial, self.config.space)
+        attrs = trial.user_attrs
+        attempt = int(attrs.get("attempt", 0))
+        root = int(attrs.get("retry_of", trial.number))
+        spec = TrialSpec(
+            number=trial.number,
+            trial_id=trial._trial_id,
+            study=self.config.study,
+            params=merge_params(dict(self.config.params), sampled),
+            trial_dir=(self._trial_root / f"trial-{root}") if self._trial_root else None,
+            attempt=attempt,
+        )
+        deadline = now + self.config.trial_timeout if self.config.trial_timeout else None
+        self._running[trial.number] = _Running(trial, spec, now, deadline)
+        self.executor.start(spec)
+        self.progress.trial_started(trial.number, sampled)
+        return True
+
+    # ------------------------------------------------------------- events
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, Reported):
+            self._on_report(event)
+        else:
+            self._on_end(event)
+
+    def _on_report(self, event: Reported) -> None:
+        running = self._running.get(event.number)
+        if running is None:
+            return
+        if self.config.multi_objective or event.step in running.steps:
+            # Optuna keeps no intermediate values for multi-objective studies, and a repeated
+            # step keeps its first value; the trial still gets an answer.
+            self.executor.decide(event.number, running.prune_decided)
+            return
+        running.steps.add(event.step)
+        running.last_value = event.value
+        running.trial.report(event.value, event.step)
+        prune = running.trial.should_prune()
+        self.executor.decide(event.number, prune)
+        self.progress.trial_reported(event.number, event.step, event.value)
+        if prune and not running.prune_decided:
+            running.prune_decided = True
+            if event.cooperative:
+                running.prune_deadline = self._clock() + self.config.grace
+            else:
+                self._stop(event.number, "pruned")
+
+    def _enforce_deadlines(self, now: float) -> None:
+        for number, running in list(self._running.items()):
+            if number in self._stop_reasons:
+                continue
+            if running.deadline is not None and now >= running.deadline:
+                self._stop(number, "timeout")
+            elif running.prune_deadline is not None and now >= running.prune_deadline:
+                self._stop(number, "pruned")
+
+    def _stop(self, number: int, reason: str) -> None:
+        if number in self._stop_reasons or number not in self._running:
+            return
+        self._stop_reasons[number] = reason
+        self.executor.stop(number, grace=self.config.grace)
+
+    def _on_end(self, event: Ended) -> None:
+        running = self._running.pop(event.number, None)
+        if running is None:
+            return
+        reason = self._stop_reasons.pop(event.number, None)
+        values: list[float] | None = None
+        error: str | None = None
+        if (
+            reason == "pruned"
+            or event.pruned
+            or (running.prune_decided and event.result is None and event.error is None)
+        ):
+            why = "pruned"
+        elif reason == "timeout":
+            why = "timeout"
+            error = f"exceeded the trial timeout of {self.config.trial_timeout:g}s"
+        elif reason == "killed":
+            why = "killed"
+            error = "stopped by the user"
+        elif event.error is not None:
+            why, error = "failed", event.error
+        else:
+            try:
+                values = self._values(event.result)
+                why = "complete"
+            except TrialError as problem:
+                why, error = "failed", str(problem)
+        self._finish(running, why, values, error, event.notes)
+
+    def _values(self, result: object) -> list[float]:
+        if result is None:
+            raise TrialError(
+                "the trial returned no result (return a number, or a dict with the metric key)"
+            )
+        metrics = self.config.metrics
+        count = len(self.config.directions)
+        if isinstance(result, dict):
+            if metrics:
+                missing = [m for m in metrics if m not in result]
+                if missing:
+                    raise TrialError(
+                        f"the result has no metric {missing[0]!r}; its keys are "
+                        f"{sorted(map(str, result))}"
+                    )
+                raw: list[object] = [result[m] for m in metrics]
+            elif "objective" in result:
+                raw = [result["objective"]]
+            elif len(result) == count:
+                raw = list(result.values())
+            else:
+                raise TrialError(
+                    f"the result has keys {sorted(map(str, result))}; set metric: "
+                    "NAME to say which one to optimize"
+                )
+        elif isinstance(result, (list, tuple)):
+            raw = list(result)
+        else:
+            raw = [result]
+        if len(raw) != count:
+            raise TrialError(f"the trial gave {len(raw)} value(s) for {count} direction(s)")
+        values = []
+        for item in raw:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                try:
+                    item = float(item)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    raise TrialError(f"the trial's result {item!r} is not a number") from None
+            if math.isnan(item):
+                raise TrialError("the trial's result is nan")
+            values.append(float(item))
+        return values
+
+    def _finish(
+        self,
+        running: _Running,
+        why: str,
+        values: list[float] | None,
+        error: str | None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        from optuna.trial import TrialState
+
+        trial = running.trial
+        trial.set_user_attr("why", why)
+        if error:
+            trial.set_user_attr("error", error[:2000])
+        if notes:
+            trial.set_user_attr("notes", list(notes))
+        retry = why in ("failed", "timeout") and running.spec.attempt < self.config.retries
+        if retry:
+            # One critical section, so the study total never dips while the attempt is swapped
+            # for its re-run (another controller could otherwise launch one trial too many).
+            first = int(trial.user_attrs.get("retry_of", trial.number))
+            with self.store.mutex():
+                self.store.storage.set_trial_system_attr(trial._trial_id, SUPERSEDED_ATTR, True)
+                self.study.tell(trial, state=TrialState.FAIL)
+                self._enqueue_again(trial.params, first, running.spec.attempt + 1)
+        elif why == "complete":
+            self.study.tell(trial, values)
+        elif why == "pruned":
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+        if why in ("failed", "timeout") and not retry:
+            self._failures += 1
+        self._counts[why] = self._counts.get(why, 0) + 1
+        outcome = TrialOutcome(
+            number=trial.number,
+            state={"complete": "complete", "pruned": "pruned"}.get(why, "fail"),
+            why=why,
+            values=tuple(values) if values is not None else None,
+            params=running.trial.params,
+            duration_s=self._clock() - running.started,
+            error=error,
+            retry_scheduled=retry,
+        )
+        if values is not None and self._improves(values):
+            self._best = outcome
+        self.progress.trial_ended(outcome, best=self._best)
+        target = self.config.target
+        if target is not None and values is not None and not self.config.multi_objective:
+            if self._direction_signs[0] * (values[0] - target) <= 0:
+                self._close(f"trial {trial.number} reached the target {target:g}")
+
+    def _improves(self, values: list[float]) -> bool:
+        if self.config.multi_objective:
+            return False
+        best = self._best
+        return (
+            best is None
+            or best.values is None
+            or (self._direction_signs[0] * (values[0] - best.values[0]) < 0)
+        )
+
+    def _enqueue_again(self, params: dict[str, Any], first: int, attempt: int) -> None:
+        """Queue the same params to run next, linked to the first attempt's number."""
+        self.study.enqueue_trial(dict(params), user_attrs={"retry_of": first, "attempt": attempt})
+
+    # ------------------------------------------------------------- liveness
+
+    def _beat(self, now: float) -> None:
+        self.store.storage.set_study_system_attr(
+            self.study._study_id, OWNER_PREFIX + self.owner.id, self.owner.record()
+        )
+        interval = min(10.0, self.config.heartbeat_expiry / 4)
+        self._next_beat = now + interval
+        if now >= self._next_recovery:
+            if self._next_recovery:
+                self._recover_lost()
+            self._next_recovery = now + self.config.heartbeat_expiry / 2
+
+    def _recover_lost(self) -> None:
+        """Close trials left RUNNING by dead controllers as lost, and queue their params again."""
+        from optuna.trial import TrialState
+
+        storage = self.store.storage
+        study_id = self.study._study_id
+        owners = {
+            key[len(OWNER_PREFIX) :]: value
+            for key, value in storage.get_study_system_attrs(study_id).items()
+            if key.startswith(OWNER_PREFIX)
+        }
+        now = self._wall()
+        for trial in storage.get_all_trials(
+            study_id, deepcopy=False, states=(TrialState.RUNNING,)
+        ):
+            run = trial.system_attrs.get(RUN_ATTR)
+            if not isinstance(run, dict) or run.get("owner") == self.owner.id:
+                continue  # not ours to judge (a plain Optuna worker), or ours and alive
+            if not owner_is_dead(
+                owners.get(str(run.get("owner"))),
+                me=self.owner,
+                now=now,
+                expiry=self.config.heartbeat_expiry,
+            ):
+                continue
+            with self.store.mutex():
+                current = storage.get_trial(trial._trial_id)
+                if current.state != TrialState.RUNNING:
+                    continue  # another controller recovered it first
+                storage.set_trial_user_attr(trial._trial_id, "why", "lost")
+                storage.set_trial_user_attr(
+                    trial._trial_id, "error", "its controller died while it ran"
+                )
+                storage.set_trial_system_attr(trial._trial_id, SUPERSEDED_ATTR, True)
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+                self._enqueue_again(
+                    current.params,
+                    int(current.user_attrs.get("retry_of", current.number)),
+                    int(current.user_attrs.get("attempt", 0)),
+                )
+            self._counts["lost"] = self._counts.get("lost", 0) + 1
+            self.progress.message(
+                f"trial {trial.number} was left running by a controller that "
+                "died; it is marked lost and its params will run again"
+            )
+
+    # ------------------------------------------------------------- accounting
+
+    def _budget_count(self) -> int:
+        trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
+        return sum(1 for t in trials if counts_toward_budget(t))
+
+    def _count_failures(self) -> int:
+        trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
+        return sum(
+            1
+            for t in trials
+            if counts_toward_budget(t) and t.user_attrs.get("why") in ("failed", "timeout")
+        )
+
+    def _stored_best(self) -> TrialOutcome | None:
+        if self.config.multi_objective:
+            return None
+        try:
+            best = self.study.best_trial
+        except ValueError:
+            return None
+        return TrialOutcome(
+            number=best.number,
+            state="complete",
+            why="complete",
+            values=tuple(best.values or ()),
+            params=best.params,
+            duration_s=best.duration.total_seconds() if best.duration else 0.0,
+        )
+
+    # ------------------------------------------------------------- shutdown
+
+    def _shutdown(self) -> None:
+        """Stop what still runs, record it, and leave nothing RUNNING behind."""
+        if self._running:
+            for number in list(self._running):
+                self._stop(number, self._stop_reasons.get(number, "killed"))
+            deadline = self._clock() + self.config.grace + 2.0
+            while self._running and self._clock() < deadline:
+                for event in self.executor.poll(0.1):
+                    if isinstance(event, Ended):
+                        self._on_end(event)
+                    elif event.number in self._running:
+                        self.executor.decide(event.number, True)
+        self.executor.close()
+        for running in list(self._running.values()):
+            self._running.pop(running.spec.number)
+            self._finish(running, "killed", None, "did not stop when asked")
+        self.store.storage.set_study_system_attr(
+            self.study._study_id, OWNER_PREFIX + self.owner.id, self.owner.record(closed=True)
+        )
+
+
+def run_summary_line(summary: RunSummary) -> str:
+    parts = [f"{count} {why}" for why, count in sorted(summary.counts.items())]
+    done = ", ".join(parts) if parts else "no trials run"
+    line = f"study {summary.study!r}: {done} this run; {summary.total} in the study"
+    if summary.best is not None and summary.best.values:
+        values = ", ".join(f"{v:.6g}" for v in summary.best.values)
+        line += f"; best trial {summary.best.number} = {values}"
+    if summary.stop_reason:
+        line += f" ({summary.stop_reason})"
+    return line

@@ -1,0 +1,146 @@
+"""One run of a study: open the store, build the executor, drive the controller, clean up."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hpsweep._config import SweepConfig
+from hpsweep._controller import Controller
+from hpsweep._controller import RunSummary
+from hpsweep._errors import ConfigError
+from hpsweep._progress import Progress
+from hpsweep.runner import Executor
+from hpsweep.runner import InProcessExecutor
+
+Objective = Callable[[dict[str, Any]], object]
+
+
+def load_objective(target: str) -> Objective:
+    """Import ``module:function`` from the working directory or ``PYTHONPATH``."""
+    module_name, _, function_name = target.partition(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise ConfigError(
+                f"objective {target!r}: no module {module_name!r} in the working directory or "
+                "on PYTHONPATH; run hpsweep where the module is, or set PYTHONPATH"
+            ) from None
+        raise
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        names = [n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")]
+        raise ConfigError(
+            f"objective {target!r}: {module_name} has no function "
+            f"{function_name!r} (functions: {', '.join(names) or 'none'})"
+        )
+    return function  # type: ignore[no-any-return]
+
+
+def make_executor(config: SweepConfig, objective: Objective | None) -> Executor:
+    if objective is not None:
+        return InProcessExecutor(objective, jobs=config.jobs)
+    if config.command is not None:
+        from hpsweep.runner import CommandExecutor
+
+        return CommandExecutor(
+            config.command,
+            jobs=config.jobs,
+            shell=config.shell,
+            metric=_first_metric(config),
+            cwd_mode=config.trial_cwd,
+        )
+    if config.objective is None:
+        raise ConfigError(
+            "nothing to run: give an objective (--objective module:function or "
+            "objective: in the config) or a command after --"
+        )
+    if config.executor == "process" or (config.executor == "auto" and config.jobs > 1):
+        from hpsweep.runner import PythonProcessExecutor
+
+        return PythonProcessExecutor(config.objective, jobs=config.jobs)
+    return InProcessExecutor(load_objective(config.objective), jobs=config.jobs)
+
+
+def _first_metric(config: SweepConfig) -> str | None:
+    return config.metrics[0] if config.metrics else None
+
+
+def uses_trial_dirs(executor: Executor) -> bool:
+    return not isinstance(executor, InProcessExecutor)
+
+
+def execute(
+    config: SweepConfig,
+    *,
+    objective: Objective | None = None,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+) -> RunSummary:
+    """Run the study described by ``config`` until its budget is reached."""
+    from hpsweep.engine import open_store
+    from hpsweep.engine import open_study
+
+    if config.command is not None:
+        from hpsweep.runner import check_template
+
+        check_template(config.command, _template_names(config))
+    executor = make_executor(config, objective)
+    store = open_store(config.storage)
+    try:
+        study = open_study(config, store)
+        trial_root = (
+            (Path(config.run_dir) / config.study).absolute() if uses_trial_dirs(executor) else None
+        )
+        controller = Controller(
+            config, store, study, executor, progress=progress, trial_root=trial_root
+        )
+        with _signals(controller, enabled=handle_signals):
+            return controller.run()
+    finally:
+        executor.close()
+        store.close()
+
+
+def _template_names(config: SweepConfig) -> list[str]:
+    names = list(config.space.names)
+    stack: list[tuple[str, Any]] = list(config.params.items())
+    while stack:
+        name, value = stack.pop()
+        names.append(name)
+        if isinstance(value, dict):
+            stack.extend((f"{name}.{k}", v) for k, v in value.items())
+    return names
+
+
+@contextlib.contextmanager
+def _signals(controller: Controller, *, enabled: bool) -> Iterator[None]:
+    """SIGINT: first stops launching, second stops running trials; SIGTERM: like the second."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        controller.interrupt()
+
+    def on_terminate(signum: int, frame: object) -> None:
+        controller.terminate()
+
+    previous_int = signal.signal(signal.SIGINT, on_interrupt)
+    previous_term = signal.signal(signal.SIGTERM, on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)

@@ -1,0 +1,5 @@
+"""The ``hpsweep`` command line."""
+
+from hpsweep.cli._main import main
+
+__all__ = ["main"]

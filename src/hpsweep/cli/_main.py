@@ -1,0 +1,191 @@
+"""The ``hpsweep`` command: argument parsing and the one error boundary.
+
+Nothing heavy is imported at module level, so ``hpsweep --help`` stays fast; each subcommand
+imports what it needs when it runs. Only ``run`` writes to a store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from hpsweep._errors import HpsweepError
+from hpsweep._errors import UsageError
+
+_FORMATS = ("table", "csv", "json", "yaml")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own errors become one-line usage errors
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hpsweep",
+        description="Hyperparameter search for any function or "
+        "command: parallel, prunable, crash-safe.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"hpsweep {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run",
+        help="run a study (resumes it if it exists)",
+        description="Run a study: a Python objective, or the command after `--`, once per "
+        "trial. Running the same study again resumes it; -n is the study's total.",
+    )
+    run.add_argument("config", nargs="?", help="sweep YAML (space, params, settings)")
+    run.add_argument(
+        "--study",
+        help="study name (default: the config's `study`, else its file name, else 'default')",
+    )
+    run.add_argument("--storage", help="store URL or path (default: ./hpsweep.journal)")
+    run.add_argument(
+        "-n",
+        "--n-trials",
+        dest="n_trials",
+        type=int,
+        help="study total of trials, counting earlier runs",
+    )
+    run.add_argument("-j", "--jobs", type=int, help="trials at a time")
+    run.add_argument(
+        "-p",
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="search-space param, e.g. 'lr=float(1e-5,1e-1,log)'",
+    )
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (YAML-typed), e.g. params.epochs=3",
+    )
+    run.add_argument("--direction", choices=("minimize", "maximize"))
+    run.add_argument("--metric", help="result key to optimize when a trial returns a dict")
+    run.add_argument(
+        "--sampler",
+        help="auto, tpe, random, gp, cmaes, qmc, grid, nsga2, ... or a dotted class path",
+    )
+    run.add_argument("--pruner", help="none, median, percentile, asha, hyperband, ...")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--timeout", type=float, help="study wall time of this run, in seconds")
+    run.add_argument(
+        "--trial-timeout",
+        dest="trial_timeout",
+        type=float,
+        help="hard wall-clock limit per trial, in seconds",
+    )
+    run.add_argument(
+        "--max-failures",
+        dest="max_failures",
+        type=int,
+        help="stop the study after this many failed trials",
+    )
+    run.add_argument("--retries", type=int, help="re-run a failed trial this many times")
+    run.add_argument("--target", type=float, help="stop once a trial reaches this value")
+    run.add_argument(
+        "--grace", type=float, help="seconds a stopped trial gets before it is killed (default 10)"
+    )
+    run.add_argument("--objective", help="Python objective as module:function")
+    run.add_argument(
+        "--executor",
+        choices=("auto", "thread", "process"),
+        help="where Python objectives run (default: threads for -j 1)",
+    )
+    run.add_argument("--run-dir", dest="run_dir", help="where trial dirs go (hpsweep-runs)")
+    run.add_argument(
+        "--trial-cwd",
+        dest="trial_cwd",
+        choices=("start", "trial"),
+        help="run command trials where hpsweep started (default) or in their dir",
+    )
+    run.add_argument(
+        "--shell", action="store_true", default=None, help="run the command through /bin/sh"
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+    def reader(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--storage", help="store URL or path (default: ./hpsweep.journal)")
+        sub.add_argument("--study", help="study name (default: the store's only study)")
+        return sub
+
+    commands.add_parser("studies", help="list the studies in a store").add_argument(
+        "--storage", help="store URL or path (default: ./hpsweep.journal)"
+    )
+    reader("info", "summarize a study")
+    trials = reader("trials", "list a study's trials")
+    trials.add_argument("--format", choices=_FORMATS, default="table")
+    trials.add_argument(
+        "--state", action="append", choices=("complete", "pruned", "fail", "running", "waiting")
+    )
+    trials.add_argument("--sort", choices=("number", "value", "duration"), default="number")
+    trials.add_argument("--limit", type=int)
+    trials.add_argument(
+        "--history", action="store_true", help="include intermediate values (json, yaml)"
+    )
+    best = reader("best", "show the best trial (the Pareto front for several objectives)")
+    best.add_argument("--format", choices=("yaml", "json", "args", "env"), default="yaml")
+    best.add_argument("--top", type=int, default=1, help="the K best trials")
+    return parser
+
+
+def _version() -> str:
+    from hpsweep import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if "--" in args_list:
+        split = args_list.index("--")
+        args_list, command = args_list[:split], args_list[split + 1 :]
+    debug = "--debug" in args_list or os.environ.get("HPSWEEP_DEBUG", "") not in ("", "0")
+    try:
+        parser = _parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if command is not None and args.command != "run":
+            raise UsageError(
+                f"`--` and a command only go with `hpsweep run`, not `hpsweep {args.command}`"
+            )
+        from hpsweep.cli import _commands
+
+        handler = getattr(_commands, f"cmd_{args.command}")
+        code: int = handler(args, command) if args.command == "run" else handler(args)
+        return code
+    except HpsweepError as error:
+        if debug:
+            traceback.print_exc()
+        print(f"hpsweep: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("hpsweep: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0  # `hpsweep trials | head`: the reader left; that is not an error
+    except Exception as error:
+        if debug:
+            raise
+        print(
+            f"hpsweep: internal error: {type(error).__name__}: {error} (rerun with --debug "
+            "for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hpsweep._config import SweepConfig
+from hpsweep._config import from_mapping
+from hpsweep._config import load_config
+from hpsweep._errors import ConfigError
+from hpsweep.space import Choice
+from hpsweep.space import Float
+from hpsweep.space import Int
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+SWEEP = """
+study: demo
+n_trials: 20
+direction: maximize
+metric: acc
+sampler: {name: tpe, kwargs: {n_startup_trials: 5}}
+params: {epochs: 10, model: {depth: 2}}
+space:
+  lr: {type: float, min: 1e-5, max: 1.0e-1, log: true}
+  layers: {type: int, low: 1, high: 4}
+"""
+
+
+def test_yaml_file_is_read_with_numeric_strings_and_synonyms(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "sweep.yaml", SWEEP), environ={})
+    assert config.study == "demo" and config.n_trials == 20
+    assert config.directions == ("maximize",) and config.metrics == ("acc",)
+    assert config.sampler.name == "tpe" and config.sampler.kwargs == {"n_startup_trials": 5}
+    assert config.space["lr"] == Float(1e-5, 1e-1, log=True)
+    assert config.space["layers"] == Int(1, 4)
+
+
+def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
+    path = write(tmp_path / "sweep.yaml", SWEEP)
+    assert load_config(path, environ={}).jobs == 1
+    assert load_config(path, environ={"HPSWEEP_N_TRIALS": "30"}).n_trials == 30
+    config = load_config(path, environ={"HPSWEEP_N_TRIALS": "30"}, flags={"n_trials": 40})
+    assert config.n_trials == 40
+    # inside a trial, HPSWEEP_* describe the trial and are not settings
+    inside = load_config(path, environ={"HPSWEEP_TRIAL_ID": "3", "HPSWEEP_STUDY": "other"})
+    assert inside.study == "demo"
+
+
+def test_set_overrides_config_keys_params_and_space(tmp_path: Path) -> None:
+    path = write(tmp_path / "sweep.yaml", SWEEP)
+    config = load_config(
+        path,
+        sets=["n_trials=7", "params.model.depth=5", "epochs=3", "lr=0.01", "sampler.name=random"],
+        environ={},
+    )
+    assert config.n_trials == 7
+    assert config.params == {"epochs": 3, "model": {"depth": 5}}
+    assert config.space["lr"].value == 0.01  # type: ignore[union-attr]
+    assert config.sampler.name == "random"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("n_trails=3", "--set n_trails: unknown key 'n_trails'; did you mean 'n_trials'?"),
+        ("noequals", "--set 'noequals': expected KEY=VALUE, e.g. --set params.epochs=3"),
+        ("epochs.x=1", "--set epochs.x: 'epochs' is not a mapping, so it has no key 'x'"),
+    ],
+)
+def test_bad_set_items(tmp_path: Path, item: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path / "sweep.yaml", SWEEP), sets=[item], environ={})
+    assert str(info.value) == message
+
+
+def test_study_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "my-sweep.yaml", "n_trials: 3\n"), environ={})
+    assert config.study == "my-sweep"
+    assert load_config(None, environ={}).study == "default"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"n_trial": 3}, "unknown key 'n_trial'; did you mean 'n_trials'?"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
+        ({"n_trials": "many"}, "n_trials must be a number, got 'many'"),
+        ({"jobs": 1.5}, "jobs must be an integer >= 1, got 1.5"),
+        ({"direction": "up"}, "direction must be minimize or maximize, got 'up'"),
+        ({"directions": ["minimize"], "direction": "minimize"},
+         "give direction (one objective) or directions (several), not both"),
+        ({"directions": ["minimize", "maximize"], "metric": "loss"},
+         "1 metric(s) ['loss'] for 2 direction(s); give one metric per direction"),
+        ({"timeout": -1}, "timeout must be > 0 seconds, got -1"),
+        ({"sampler": {"nme": "tpe"}}, "sampler: unknown key 'nme'; did you mean 'name'?"),
+        ({"objective": "train"},
+         "objective must be module:function (e.g. train:objective), got 'train'"),
+        ({"command": "python train.py"},
+         "command must be a list of arguments, e.g. [python, train.py, --lr, '{lr}'] (a string "
+         "is never split; set shell: true to run it through /bin/sh)"),
+        ({"objective": "a:b", "command": ["x"]},
+         "give either objective (a Python function) or command, not both"),
+        ({"trial_cwd": "trail"}, "trial_cwd must be one of start, trial, got 'trail'; "
+         "did you mean 'trial'?"),
+    ],
+)
+def test_invalid_documents(document: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        from_mapping(document, source="sweep.yaml")
+    assert str(info.value) == f"sweep.yaml: {message}"
+
+
+def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "study: a\nn_trials: 3\nn_trials: 4\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value) == f"{path}: line 3: duplicate key 'n_trials' (first on line 2); " \
+        "keep only one"
+    broken = write(tmp_path / "broken.yaml", "space: {lr: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: line \d+, column \d+: .*fix the YAML"):
+        load_config(broken, environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml", environ={})
+
+
+def test_cli_params_merge_over_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "sweep.yaml", SWEEP), environ={},
+                         cli_space=["layers=int(2,8)", "opt=choice(adam,sgd)"])
+    assert config.space["layers"] == Int(2, 8)
+    assert config.space["opt"] == Choice(["adam", "sgd"])
+    assert config.space.names[0] == "lr"
+
+
+def test_config_round_trips_through_its_mapping(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "sweep.yaml", SWEEP), environ={},
+                         flags={"retries": 2, "trial_timeout": 30})
+    again = from_mapping(config.to_mapping())
+    assert again == SweepConfig(**{**again.__dict__, "source": None}) == \
+        SweepConfig(**{**config.__dict__, "source": None})
