@@ -31,6 +31,12 @@ class StorageError(HpsweepError):
     """The study store cannot be opened, read or written."""
 
 
+class StoreNotFound(StorageError):
+    """The named store or study does not exist (bad input, not a failure)."""
+
+    exit_code = 2
+
+
 class TrialError(HpsweepError):
     """A trial could not be run or its result could not be understood."""
 

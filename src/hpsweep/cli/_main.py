@@ -7,6 +7,7 @@ imports what it needs when it runs. Only ``run`` writes to a store.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import traceback
@@ -141,6 +142,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> str:
+    prog = f"hpsweep {command}" if command else "hpsweep"
+    message = f"{prog}: unrecognized arguments: {' '.join(extra)}"
+    options: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            options = [o for a in action.choices[command]._actions for o in a.option_strings]
+    close = difflib.get_close_matches(extra[0].split("=")[0], options, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{message}{hint} (see `{prog} --help`)"
+
+
 def _version() -> str:
     from hpsweep import __version__
 
@@ -157,7 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list or os.environ.get("HPSWEEP_DEBUG", "") not in ("", "0")
     try:
         parser = _parser()
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
+        if extra:
+            raise UsageError(_unrecognized(parser, args.command, extra))
         if args.command is None:
             parser.print_help()
             return 2

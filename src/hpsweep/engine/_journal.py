@@ -25,6 +25,7 @@ from typing import Any
 from optuna.storages.journal import BaseJournalBackend
 
 from hpsweep._errors import StorageError
+from hpsweep._errors import StoreNotFound
 
 _CREATE_STUDY = 0
 _SET_TRIAL_STATE_VALUES = 6
@@ -41,7 +42,7 @@ class DurableJournalFile(BaseJournalBackend):
         try:
             self._fd = os.open(path, flags | os.O_CLOEXEC, 0o666)
         except FileNotFoundError:
-            raise StorageError(
+            raise StoreNotFound(
                 f"no store at {path}; run `hpsweep run` there first or pass --storage"
             ) from None
         except OSError as error:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hpsweep._errors import ConfigError
 from hpsweep._errors import StorageError
+from hpsweep._errors import StoreNotFound
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -90,7 +92,7 @@ def open_store(url: str | None, *, readonly: bool = False) -> Store:
         return _open_journal(target, readonly=readonly)
     if scheme.split("+")[0] in _RDB_SCHEMES:
         return _open_rdb(target, readonly=readonly)
-    raise StorageError(
+    raise ConfigError(
         f"unsupported storage URL {mask_url(target)!r}; use a file path (journal), "
         "sqlite:///path.db or postgresql://user:pass@host/db"
     )
@@ -110,10 +112,10 @@ def _open_journal(path: str, *, readonly: bool) -> Store:
     from hpsweep.engine._journal import DurableJournalFile
 
     if not path:
-        raise StorageError("journal:// needs a path, e.g. journal:///tmp/studies.journal")
+        raise ConfigError("journal:// needs a path, e.g. journal:///tmp/studies.journal")
     parent = Path(path).parent
     if not readonly and not parent.is_dir():
-        raise StorageError(f"cannot create the store {path}: the directory {parent} is missing")
+        raise ConfigError(f"cannot create the store {path}: the directory {parent} is missing")
     backend = DurableJournalFile(path, readonly=readonly)
     try:
         storage = JournalStorage(backend)
@@ -130,7 +132,7 @@ def _open_rdb(url: str, *, readonly: bool) -> Store:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if readonly and not os.path.exists(path):
-            raise StorageError(f"no store at {path}; run `hpsweep run` there first")
+            raise StoreNotFound(f"no store at {path}; run `hpsweep run` there first")
         lock_path = path + ".hpsweep-lock"
     try:
         storage = RDBStorage(url, skip_compatibility_check=False)

@@ -9,7 +9,7 @@ from typing import Any
 
 from hpsweep._config import SweepConfig
 from hpsweep._errors import ConfigError
-from hpsweep._errors import StorageError
+from hpsweep._errors import StoreNotFound
 from hpsweep.engine._algorithms import make_pruner
 from hpsweep.engine._algorithms import make_sampler
 from hpsweep.engine._storage import Store
@@ -62,7 +62,7 @@ def load_study(store: Store, name: str | None) -> optuna.Study:
         if len(summaries) == 1:
             name = summaries[0].study_name
         elif not summaries:
-            raise StorageError(f"{store.display_url} holds no study yet; run `hpsweep run` first")
+            raise StoreNotFound(f"{store.display_url} holds no study yet; run `hpsweep run` first")
         else:
             names = ", ".join(s.study_name for s in summaries)
             raise ConfigError(

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import hpsweep
+
+
+def test_run_returns_the_best_trial(workdir: Path) -> None:
+    result = hpsweep.run(
+        lambda p: (p["x"] - 2) ** 2 + p["offset"],
+        space={"x": hpsweep.Float(-10, 10)},
+        params={"offset": 1.0},
+        n_trials=25,
+        seed=3,
+        sampler="tpe",
+        progress=_quiet(),
+    )
+    assert len(result.trials) == 25
+    assert result.best_value == min(t.values[0] for t in result.trials if t.values)
+    assert set(result.best_params) == {"x"}
+    assert (workdir / "hpsweep.journal").exists()
+    # the same call again resumes: the total is reached, nothing new runs
+    again = hpsweep.run(
+        lambda p: 0.0, space={"x": hpsweep.Float(-10, 10)}, n_trials=25, progress=_quiet()
+    )
+    assert len(again.trials) == 25 and again.best_value == result.best_value
+
+
+def _quiet() -> hpsweep._progress.PlainProgress:
+    from hpsweep._progress import PlainProgress
+
+    return PlainProgress(quiet=True)
+
+
+def test_seeded_runs_are_repeatable(workdir: Path) -> None:
+    def objective(p: dict[str, float]) -> float:
+        return p["x"] ** 2 + p["y"]
+
+    space = {"x": hpsweep.Float(-1, 1), "y": hpsweep.Int(0, 5)}
+    first = hpsweep.run(objective, space=space, n_trials=12, seed=5, study="a", progress=_quiet())
+    second = hpsweep.run(objective, space=space, n_trials=12, seed=5, study="b", progress=_quiet())
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+
+
+def test_objective_gets_fixed_params_and_nested_dotted_names(workdir: Path) -> None:
+    seen: list[dict[str, object]] = []
+
+    def objective(cfg: dict[str, object]) -> float:
+        seen.append(cfg)
+        return 0.0
+
+    hpsweep.run(
+        objective,
+        space={"optim.lr": hpsweep.Float(0.1, 0.2), "seed": 7},
+        params={"optim": {"name": "sgd"}, "epochs": 3},
+        n_trials=1,
+        progress=_quiet(),
+    )
+    assert seen[0]["optim"]["name"] == "sgd"  # type: ignore[index]
+    assert 0.1 <= seen[0]["optim"]["lr"] <= 0.2  # type: ignore[index,operator]
+    assert seen[0]["epochs"] == 3 and seen[0]["seed"] == 7
+
+
+def test_reports_and_pruning_in_process(workdir: Path) -> None:
+    def objective(p: dict[str, float]) -> float:
+        for step in range(10):
+            hpsweep.report(p["x"] * (10 - step), step=step)
+            if hpsweep.should_prune():
+                raise hpsweep.TrialPruned()
+        return p["x"]
+
+    result = hpsweep.run(
+        objective,
+        space={"x": hpsweep.Float(0, 1)},
+        n_trials=20,
+        seed=0,
+        pruner={"name": "median", "kwargs": {"n_startup_trials": 3}},
+        progress=_quiet(),
+    )
+    states = [t.state for t in result.trials]
+    assert "pruned" in states and "complete" in states
+    pruned = [t for t in result.trials if t.state == "pruned"]
+    assert all(t.why == "pruned" and len(t.intermediate) < 10 for t in pruned)
+
+
+def test_exceptions_fail_the_trial_not_the_study(workdir: Path) -> None:
+    def objective(p: dict[str, float]) -> float:
+        if p["x"] > 0.5:
+            raise ValueError(f"x too big: {p['x']:.2f}")
+        return p["x"]
+
+    result = hpsweep.run(
+        objective, space={"x": hpsweep.Float(0, 1)}, n_trials=10, seed=1, progress=_quiet()
+    )
+    failed = [t for t in result.trials if t.state == "fail"]
+    assert failed and all(
+        str(t.user_attrs["error"]).startswith("ValueError: x too big") for t in failed
+    )
+    assert len(result.trials) == 10
+
+
+def test_search_decorator_runs_the_study_from_yaml_and_argv(workdir: Path) -> None:
+    (workdir / "sweep.yaml").write_text(
+        textwrap.dedent("""
+        study: deco
+        n_trials: 6
+        params: {epochs: 2, model: {width: 8}}
+        space:
+          lr: {type: float, low: 1.0e-3, high: 1.0e-1, log: true}
+        """)
+    )
+    seen: list[dict[str, object]] = []
+
+    @hpsweep.search("sweep.yaml")
+    def train(cfg: dict[str, object]) -> float:
+        seen.append(cfg)
+        return float(cfg["lr"])  # type: ignore[arg-type]
+
+    result = train(["--set", "model.width=16", "-n", "4", "--seed", "2"])
+    assert len(result.trials) == 4 and len(seen) == 4
+    assert seen[0]["model"] == {"width": 16} and seen[0]["epochs"] == 2
+    assert result.best_value == min(float(c["lr"]) for c in seen)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit, match="unknown key 'nope'"):
+        train(["--set", "nope=1"])
+    assert sys.argv  # argv itself is untouched

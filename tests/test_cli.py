@@ -1,0 +1,204 @@
+"""The CLI end to end, through real subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import optuna
+import yaml
+
+from hpsweep.engine import open_store
+
+HPSWEEP = [sys.executable, "-m", "hpsweep"]
+
+
+def hpsweep(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    result = subprocess.run(
+        [*HPSWEEP, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+OBJECTIVE = textwrap.dedent("""
+    import hpsweep
+
+    def score(p):
+        for step in range(3):
+            hpsweep.report(p["x"] ** 2 + 1 - step, step=step)
+        return (p["x"] - 1) ** 2 + p["y"]
+
+    def broken(p):
+        raise RuntimeError("no GPU here")
+    """)
+
+
+def setup(tmp_path: Path) -> Path:
+    (tmp_path / "objectives.py").write_text(OBJECTIVE)
+    return tmp_path
+
+
+def stored_trials(path: Path, study: str = "default") -> list[optuna.trial.FrozenTrial]:
+    store = open_store(str(path / "hpsweep.journal"), readonly=True)
+    trials = optuna.load_study(study_name=study, storage=store.storage).get_trials()
+    store.close()
+    return trials
+
+
+def test_run_with_flags_then_inspect(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    result = hpsweep(
+        "run",
+        "-n",
+        "8",
+        "-p",
+        "x=float(-3,3)",
+        "-p",
+        "y=int(0,2)",
+        "--objective",
+        "objectives:score",
+        "--seed",
+        "1",
+        cwd=cwd,
+    )
+    assert "8 complete this run; 8 in the study" in result.stderr
+    trials = stored_trials(cwd)
+    assert len(trials) == 8
+
+    listed = json.loads(hpsweep("trials", "--format", "json", cwd=cwd).stdout)
+    assert [t["number"] for t in listed] == [t.number for t in trials]
+    assert [t["value"] for t in listed] == [t.value for t in trials]
+    assert [t["params"] for t in listed] == [t.params for t in trials]
+    assert {t["state"] for t in listed} == {"complete"}
+    assert set(listed[0]) >= {
+        "number",
+        "state",
+        "value",
+        "params",
+        "datetime_start",
+        "datetime_complete",
+        "duration_s",
+        "user_attrs",
+    }
+
+    rows = list(csv.DictReader(io.StringIO(hpsweep("trials", "--format", "csv", cwd=cwd).stdout)))
+    assert [float(r["x"]) for r in rows] == [t.params["x"] for t in trials]
+    assert [r["why"] for r in rows] == ["complete"] * 8
+
+    documents = yaml.safe_load(hpsweep("trials", "--format", "yaml", cwd=cwd).stdout)
+    assert [d["value"] for d in documents] == [t.value for t in trials]
+    table = hpsweep("trials", cwd=cwd).stdout
+    assert table.splitlines()[0].split()[:4] == ["number", "state", "why", "value"]
+
+    best = min(trials, key=lambda t: t.value or 0.0)
+    as_json = json.loads(hpsweep("best", "--format", "json", cwd=cwd).stdout)
+    assert as_json == {"number": best.number, "value": best.value, "params": best.params}
+    assert yaml.safe_load(hpsweep("best", cwd=cwd).stdout) == best.params
+    args = hpsweep("best", "--format", "args", cwd=cwd).stdout.split()
+    assert args == ["--x", repr(best.params["x"]), "--y", str(best.params["y"])]
+
+    info = hpsweep("info", cwd=cwd).stdout
+    assert "study: default" in info and "trials: 8 (complete 8)" in info
+    assert f"best: trial {best.number}, value {best.value!r}" in info
+    assert "studies" not in hpsweep("studies", cwd=cwd).stderr
+
+
+def test_resume_adds_only_up_to_the_total(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    args = ["run", "-p", "x=float(-3,3)", "-p", "y=int(0,2)", "--objective", "objectives:score"]
+    hpsweep(*args, "-n", "5", cwd=cwd)
+    again = hpsweep(*args, "-n", "5", cwd=cwd)
+    assert "no trials run this run; 5 in the study" in again.stderr
+    hpsweep(*args, "-n", "7", cwd=cwd)
+    assert len(stored_trials(cwd)) == 7
+
+
+def test_read_side_commands_never_write(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    hpsweep(
+        "run",
+        "-n",
+        "3",
+        "-p",
+        "x=float(-3,3)",
+        "-p",
+        "y=0",
+        "--objective",
+        "objectives:score",
+        cwd=cwd,
+    )
+    before = (cwd / "hpsweep.journal").read_bytes()
+    for command in (["info"], ["trials"], ["best"], ["studies"], ["trials", "--format", "json"]):
+        hpsweep(*command, cwd=cwd)
+    assert (cwd / "hpsweep.journal").read_bytes() == before
+
+
+def test_failures_and_max_failures_exit_codes(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    result = hpsweep(
+        "run",
+        "-n",
+        "10",
+        "-p",
+        "x=float(-3,3)",
+        "--objective",
+        "objectives:broken",
+        "--max-failures",
+        "2",
+        cwd=cwd,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "RuntimeError: no GPU here" in result.stderr
+    assert "2 failed trials reached --max-failures" in result.stderr
+    listed = json.loads(hpsweep("trials", "--format", "json", cwd=cwd).stdout)
+    assert [t["user_attrs"]["why"] for t in listed] == ["failed", "failed"]
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    cases = [
+        (["run", "-p", "x=float(3,1)", "--objective", "objectives:score"], "hpsweep: error: -p: "),
+        (["run", "missing.yaml"], "hpsweep: error: config file missing.yaml does not exist"),
+        (
+            ["run", "-p", "x=float(0,1)", "--objective", "nomodule:f"],
+            "hpsweep: error: objective 'nomodule:f': no module 'nomodule'",
+        ),
+        (
+            ["run", "-p", "x=float(0,1)", "--objective", "objectives:nothere"],
+            "hpsweep: error: objective 'objectives:nothere': objectives has no function",
+        ),
+        (["run", "-p", "x=float(0,1)"], "hpsweep: error: nothing to run"),
+        (["run", "--bogus"], "hpsweep: error: hpsweep run: unrecognized arguments: --bogus"),
+        (["info"], "hpsweep: error: no store at hpsweep.journal"),
+    ]
+    for args, start in cases:
+        result = hpsweep(*args, cwd=cwd, check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(start), (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    debug = hpsweep("--debug", "run", "missing.yaml", cwd=cwd, check=False)
+    assert "Traceback" in debug.stderr
+
+
+def test_env_settings_apply(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    env.update(HPSWEEP_N_TRIALS="4", HPSWEEP_STUDY="from-env")
+    subprocess.run(
+        [*HPSWEEP, "run", "-p", "x=float(0,1)", "-p", "y=0", "--objective", "objectives:score"],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    assert len(stored_trials(cwd, "from-env")) == 4
