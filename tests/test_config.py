@@ -42,7 +42,7 @@ def test_yaml_file_is_read_with_numeric_strings_and_synonyms(tmp_path: Path) -> 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     path = write(tmp_path / "sweep.yaml", SWEEP)
-    assert load_config(path, environ={}).jobs == 1
+    assert load_config(path, environ={}).jobs is None
     assert load_config(path, environ={"HPSWEEP_N_TRIALS": "30"}).n_trials == 30
     config = load_config(path, environ={"HPSWEEP_N_TRIALS": "30"}, flags={"n_trials": 40})
     assert config.n_trials == 40
@@ -92,21 +92,33 @@ def test_study_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
         ({"n_trials": "many"}, "n_trials must be a number, got 'many'"),
         ({"jobs": 1.5}, "jobs must be an integer >= 1, got 1.5"),
         ({"direction": "up"}, "direction must be minimize or maximize, got 'up'"),
-        ({"directions": ["minimize"], "direction": "minimize"},
-         "give direction (one objective) or directions (several), not both"),
-        ({"directions": ["minimize", "maximize"], "metric": "loss"},
-         "1 metric(s) ['loss'] for 2 direction(s); give one metric per direction"),
+        (
+            {"directions": ["minimize"], "direction": "minimize"},
+            "give direction (one objective) or directions (several), not both",
+        ),
+        (
+            {"directions": ["minimize", "maximize"], "metric": "loss"},
+            "1 metric(s) ['loss'] for 2 direction(s); give one metric per direction",
+        ),
         ({"timeout": -1}, "timeout must be > 0 seconds, got -1"),
         ({"sampler": {"nme": "tpe"}}, "sampler: unknown key 'nme'; did you mean 'name'?"),
-        ({"objective": "train"},
-         "objective must be module:function (e.g. train:objective), got 'train'"),
-        ({"command": "python train.py"},
-         "command must be a list of arguments, e.g. [python, train.py, --lr, '{lr}'] (a string "
-         "is never split; set shell: true to run it through /bin/sh)"),
-        ({"objective": "a:b", "command": ["x"]},
-         "give either objective (a Python function) or command, not both"),
-        ({"trial_cwd": "trail"}, "trial_cwd must be one of start, trial, got 'trail'; "
-         "did you mean 'trial'?"),
+        (
+            {"objective": "train"},
+            "objective must be module:function (e.g. train:objective), got 'train'",
+        ),
+        (
+            {"command": "python train.py"},
+            "command must be a list of arguments, e.g. [python, train.py, --lr, '{lr}'] (a string "
+            "is never split; set shell: true to run it through /bin/sh)",
+        ),
+        (
+            {"objective": "a:b", "command": ["x"]},
+            "give either objective (a Python function) or command, not both",
+        ),
+        (
+            {"trial_cwd": "trail"},
+            "trial_cwd must be one of start, trial, got 'trail'; did you mean 'trial'?",
+        ),
     ],
 )
 def test_invalid_documents(document: dict[str, object], message: str) -> None:
@@ -119,8 +131,10 @@ def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.yaml", "study: a\nn_trials: 3\nn_trials: 4\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
-    assert str(info.value) == f"{path}: line 3: duplicate key 'n_trials' (first on line 2); " \
+    assert (
+        str(info.value) == f"{path}: line 3: duplicate key 'n_trials' (first on line 2); "
         "keep only one"
+    )
     broken = write(tmp_path / "broken.yaml", "space: {lr: [1, 2\n")
     with pytest.raises(ConfigError, match=r"broken.yaml: line \d+, column \d+: .*fix the YAML"):
         load_config(broken, environ={})
@@ -129,16 +143,25 @@ def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
 
 
 def test_cli_params_merge_over_the_file(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path / "sweep.yaml", SWEEP), environ={},
-                         cli_space=["layers=int(2,8)", "opt=choice(adam,sgd)"])
+    config = load_config(
+        write(tmp_path / "sweep.yaml", SWEEP),
+        environ={},
+        cli_space=["layers=int(2,8)", "opt=choice(adam,sgd)"],
+    )
     assert config.space["layers"] == Int(2, 8)
     assert config.space["opt"] == Choice(["adam", "sgd"])
     assert config.space.names[0] == "lr"
 
 
 def test_config_round_trips_through_its_mapping(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path / "sweep.yaml", SWEEP), environ={},
-                         flags={"retries": 2, "trial_timeout": 30})
+    config = load_config(
+        write(tmp_path / "sweep.yaml", SWEEP),
+        environ={},
+        flags={"retries": 2, "trial_timeout": 30},
+    )
     again = from_mapping(config.to_mapping())
-    assert again == SweepConfig(**{**again.__dict__, "source": None}) == \
-        SweepConfig(**{**config.__dict__, "source": None})
+    assert (
+        again
+        == SweepConfig(**{**again.__dict__, "source": None})
+        == SweepConfig(**{**config.__dict__, "source": None})
+    )

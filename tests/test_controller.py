@@ -32,8 +32,13 @@ from hpsweep.space import SearchSpace
 
 
 def make_config(**overrides: Any) -> SweepConfig:
-    document: dict[str, Any] = {"study": "s", "n_trials": 10, "seed": 1, "sampler": "random",
-                                "pruner": "none"}
+    document: dict[str, Any] = {
+        "study": "s",
+        "n_trials": 10,
+        "seed": 1,
+        "sampler": "random",
+        "pruner": "none",
+    }
     document.update(overrides)
     config = from_mapping(document)
     return dataclasses.replace(config, space=SearchSpace({"x": Float(0.0, 1.0)}))
@@ -51,14 +56,16 @@ def run(
     clock = FakeClock()
     executor = FakeExecutor(script, clock, slots=slots)
     study = open_study(config, store)
-    controller = Controller(config, store, study, executor, clock=clock,
-                            progress=PlainProgress(quiet=True))
+    controller = Controller(
+        config, store, study, executor, clock=clock, progress=PlainProgress(quiet=True)
+    )
     if before is not None:
         before(controller)
     summary = controller.run()
     store.close()
-    reloaded = optuna.load_study(study_name=config.study,
-                                 storage=open_store(str(path / "store.journal")).storage)
+    reloaded = optuna.load_study(
+        study_name=config.study, storage=open_store(str(path / "store.journal")).storage
+    )
     return summary, executor, reloaded
 
 
@@ -202,9 +209,10 @@ def test_target_stops_the_study(tmp_path: Path) -> None:
 
 
 def pruning_config(**overrides: Any) -> SweepConfig:
-    return make_config(pruner={"name": "median",
-                               "kwargs": {"n_startup_trials": 2, "n_warmup_steps": 1}},
-                       **overrides)
+    return make_config(
+        pruner={"name": "median", "kwargs": {"n_startup_trials": 2, "n_warmup_steps": 1}},
+        **overrides,
+    )
 
 
 def curve_script(cooperative: bool) -> Callable[[TrialSpec], FakeTrial]:
@@ -239,8 +247,9 @@ def test_first_interrupt_lets_running_trials_finish(tmp_path: Path) -> None:
             holder[0].interrupt()
         return FakeTrial(duration=1.0, result=1.0)
 
-    summary, executor, study = run(tmp_path, make_config(n_trials=10), script, slots=2,
-                                   before=holder.append)
+    summary, executor, study = run(
+        tmp_path, make_config(n_trials=10), script, slots=2, before=holder.append
+    )
     assert summary.interrupted and summary.exit_code == 130
     assert len(executor.started) == 3 and executor.stops == []
     assert states(study) == ["complete"] * 3
@@ -255,8 +264,9 @@ def test_second_interrupt_kills_running_trials(tmp_path: Path) -> None:
             holder[0].interrupt()
         return FakeTrial(duration=50.0, result=1.0)
 
-    summary, executor, study = run(tmp_path, make_config(n_trials=10), script, slots=2,
-                                   before=holder.append)
+    summary, executor, study = run(
+        tmp_path, make_config(n_trials=10), script, slots=2, before=holder.append
+    )
     assert summary.counts == {"killed": 2} and summary.exit_code == 130
     assert states(study) == ["fail", "fail"]
     assert {t.user_attrs["why"] for t in study.trials} == {"killed"}
@@ -267,8 +277,7 @@ def test_multi_objective_results(tmp_path: Path) -> None:
         x = spec.params["x"]
         return FakeTrial(duration=1.0, result={"loss": x, "acc": 1 - x})
 
-    config = make_config(n_trials=4, directions=["minimize", "maximize"],
-                         metrics=["loss", "acc"])
+    config = make_config(n_trials=4, directions=["minimize", "maximize"], metrics=["loss", "acc"])
     summary, _, study = run(tmp_path, config, script)
     assert summary.counts == {"complete": 4}
     assert all(t.values == [t.params["x"], 1 - t.params["x"]] for t in study.trials)
@@ -320,6 +329,36 @@ def test_a_live_controllers_trials_are_not_stolen(tmp_path: Path) -> None:
 
 
 def test_nothing_is_left_running_after_a_clean_exit(tmp_path: Path) -> None:
-    _, _, study = run(tmp_path, pruning_config(n_trials=6, trial_timeout=3.0),
-                      curve_script(False), slots=3)
+    _, _, study = run(
+        tmp_path, pruning_config(n_trials=6, trial_timeout=3.0), curve_script(False), slots=3
+    )
     assert "running" not in states(study)
+
+
+def test_gpu_slots_pin_each_trial_and_never_overbook(tmp_path: Path) -> None:
+    from hpsweep.runner._gpus import GpuSlots
+
+    config = make_config(n_trials=12)
+    store = open_store(str(tmp_path / "store.journal"))
+    clock = FakeClock()
+    durations = iter([3.0, 1.0, 2.0, 1.0, 1.0, 4.0, 1.0, 2.0, 1.0, 1.0, 3.0, 1.0])
+    live: dict[int, str] = {}
+    peak: dict[str, int] = {}
+
+    def script(spec: TrialSpec) -> FakeTrial:
+        device = spec.env["CUDA_VISIBLE_DEVICES"]
+        assert spec.env["HPSWEEP_GPUS"] == device
+        for number in [n for n in live if n not in executor._trials]:
+            del live[number]
+        live[spec.number] = device
+        for name in set(live.values()):
+            peak[name] = max(peak.get(name, 0), list(live.values()).count(name))
+        return FakeTrial(duration=next(durations), result=1.0)
+
+    executor = FakeExecutor(script, clock, slots=4)
+    study = open_study(config, store)
+    Controller(config, store, study, executor, clock=clock, progress=PlainProgress(quiet=True),
+               gpu_slots=GpuSlots(["0", "1"], per_gpu=2)).run()
+    store.close()
+    assert len(executor.started) == 12
+    assert peak == {"0": 2, "1": 2}

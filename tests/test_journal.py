@@ -55,7 +55,9 @@ def test_a_torn_last_record_is_set_aside_and_every_whole_record_kept(tmp_path: P
     assert path.read_bytes().startswith(intact)
     side_files = list(tmp_path.glob("store.journal.torn-*"))
     assert len(side_files) == 1 and side_files[0].read_bytes().startswith(b'{"op_code":4')
-    assert len(optuna.load_study(study_name="s", storage=open_store(str(path)).storage).trials) == 5
+    assert (
+        len(optuna.load_study(study_name="s", storage=open_store(str(path)).storage).trials) == 5
+    )
 
 
 def test_a_damaged_record_in_the_middle_is_reported_not_skipped(tmp_path: Path) -> None:

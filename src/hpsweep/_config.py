@@ -46,7 +46,11 @@ class SweepConfig:
     directions: tuple[Direction, ...] = ("minimize",)
     metrics: tuple[str, ...] = ()
     n_trials: int | None = None
-    jobs: int = 1
+    jobs: int | None = None
+    """Trials at a time; None means one per GPU slot when ``gpus`` is set, else 1."""
+    gpus: tuple[str, ...] | Literal["auto"] | None = None
+    per_gpu: int = 1
+    gpus_per_trial: int = 1
     sampler: Algorithm = Algorithm("auto")
     pruner: Algorithm = Algorithm("median")
     seed: int | None = None
@@ -268,7 +272,10 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
         values["storage"] = _string(document["storage"], "storage", fail)
     values["directions"] = _directions(document, fail)
     values["metrics"] = _metrics(document, len(values["directions"]), fail)
-    for key, minimum in (("n_trials", 1), ("jobs", 1), ("retries", 0), ("max_failures", 1)):
+    if document.get("gpus") is not None:
+        values["gpus"] = _gpus(document["gpus"], fail)
+    for key, minimum in (("n_trials", 1), ("jobs", 1), ("retries", 0), ("max_failures", 1),
+                         ("per_gpu", 1), ("gpus_per_trial", 1)):
         if document.get(key) is not None:
             values[key] = _integer(document[key], key, minimum, fail)
     if document.get("seed") is not None:
@@ -352,6 +359,20 @@ def _one_of(value: Any, key: str, allowed: Sequence[str], fail: Any) -> Any:
             f"{_suggest(str(value), allowed)}"
         )
     return value
+
+
+def _gpus(value: Any, fail: Any) -> tuple[str, ...] | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, int) and not isinstance(items, bool):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise fail(f"gpus must be auto or a list of device ids such as [0, 1], got {value!r}")
+    devices = tuple(str(item).strip() for item in items)
+    if any(not d for d in devices) or len(set(devices)) != len(devices):
+        raise fail(f"gpus must list distinct device ids, got {value!r}")
+    return devices
 
 
 def _directions(document: Mapping[str, Any], fail: Any) -> tuple[str, ...]:

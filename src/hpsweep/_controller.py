@@ -35,6 +35,7 @@ from hpsweep.runner import Event
 from hpsweep.runner import Executor
 from hpsweep.runner import Reported
 from hpsweep.runner import TrialSpec
+from hpsweep.runner._gpus import GpuSlots
 
 if TYPE_CHECKING:
     import optuna
@@ -91,7 +92,7 @@ class Controller:
         wall_clock: Clock = time.time,
         owner: Owner | None = None,
         trial_root: Path | None = None,
-        slot_env: Callable[[int], dict[str, str]] | None = None,
+        gpu_slots: GpuSlots | None = None,
         poll_interval: float = 0.1,
     ) -> None:
         self.config = config
@@ -103,6 +104,7 @@ class Controller:
         self._wall = wall_clock
         self.owner = owner or Owner.current()
         self._trial_root = trial_root
+        self._gpu_slots = gpu_slots
         self._poll_interval = poll_interval
         self._running: dict[int, _Running] = {}
         self._stop_reasons: dict[int, str] = {}
@@ -253,6 +255,7 @@ class Controller:
             params=merge_params(dict(self.config.params), sampled),
             trial_dir=(self._trial_root / f"trial-{root}") if self._trial_root else None,
             attempt=attempt,
+            env=self._gpu_slots.acquire(trial.number) if self._gpu_slots else {},
         )
         deadline = now + self.config.trial_timeout if self.config.trial_timeout else None
         self._running[trial.number] = _Running(trial, spec, now, deadline)
@@ -309,6 +312,8 @@ class Controller:
         running = self._running.pop(event.number, None)
         if running is None:
             return
+        if self._gpu_slots is not None:
+            self._gpu_slots.release(event.number)
         reason = self._stop_reasons.pop(event.number, None)
         values: list[float] | None = None
         error: str | None = None

@@ -20,6 +20,8 @@ from hpsweep._errors import ConfigError
 from hpsweep._progress import Progress
 from hpsweep.runner import Executor
 from hpsweep.runner import InProcessExecutor
+from hpsweep.runner._gpus import GpuSlots
+from hpsweep.runner._gpus import parse_gpus
 
 Objective = Callable[[dict[str, Any]], object]
 
@@ -48,15 +50,15 @@ def load_objective(target: str) -> Objective:
     return function  # type: ignore[no-any-return]
 
 
-def make_executor(config: SweepConfig, objective: Objective | None) -> Executor:
+def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -> Executor:
     if objective is not None:
-        return InProcessExecutor(objective, jobs=config.jobs)
+        return InProcessExecutor(objective, jobs=jobs)
     if config.command is not None:
         from hpsweep.runner import CommandExecutor
 
         return CommandExecutor(
             config.command,
-            jobs=config.jobs,
+            jobs=jobs,
             shell=config.shell,
             metric=_first_metric(config),
             cwd_mode=config.trial_cwd,
@@ -66,11 +68,27 @@ def make_executor(config: SweepConfig, objective: Objective | None) -> Executor:
             "nothing to run: give an objective (--objective module:function or "
             "objective: in the config) or a command after --"
         )
-    if config.executor == "process" or (config.executor == "auto" and config.jobs > 1):
+    if config.executor == "process" or (config.executor == "auto" and jobs > 1):
         from hpsweep.runner import PythonProcessExecutor
 
-        return PythonProcessExecutor(config.objective, jobs=config.jobs)
-    return InProcessExecutor(load_objective(config.objective), jobs=config.jobs)
+        return PythonProcessExecutor(config.objective, jobs=jobs)
+    return InProcessExecutor(load_objective(config.objective), jobs=jobs)
+
+
+def gpu_slots(config: SweepConfig) -> GpuSlots | None:
+    if config.gpus is None:
+        return None
+    devices = parse_gpus("auto") if config.gpus == "auto" else list(config.gpus)
+    if not devices:
+        return None  # `auto` on a machine without GPUs: run on the CPU
+    return GpuSlots(devices, per_gpu=config.per_gpu, gpus_per_trial=config.gpus_per_trial)
+
+
+def resolve_jobs(config: SweepConfig, slots: GpuSlots | None) -> int:
+    """-j, defaulting to one trial per GPU slot; never more trials than slots."""
+    if slots is None:
+        return config.jobs or 1
+    return min(config.jobs or slots.capacity, slots.capacity)
 
 
 def _first_metric(config: SweepConfig) -> str | None:
@@ -96,7 +114,8 @@ def execute(
         from hpsweep.runner import check_template
 
         check_template(config.command, _template_names(config))
-    executor = make_executor(config, objective)
+    slots = gpu_slots(config)
+    executor = make_executor(config, objective, resolve_jobs(config, slots))
     store = open_store(config.storage)
     try:
         study = open_study(config, store)

@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-j", "--jobs", type=int, help="trials at a time")
     run.add_argument(
+        "--gpus",
+        help="GPU ids for trials, e.g. 0,1,2,3, or auto (detect); each trial sees only its "
+        "GPUs in CUDA_VISIBLE_DEVICES",
+    )
+    run.add_argument("--per-gpu", dest="per_gpu", type=int, help="trials sharing one GPU")
+    run.add_argument(
+        "--gpus-per-trial", dest="gpus_per_trial", type=int, help="GPUs each trial gets"
+    )
+    run.add_argument(
         "-p",
         "--param",
         dest="params",

@@ -90,8 +90,9 @@ class FakeExecutor:
         self.max_running = max(self.max_running, len(self._trials))
         for step, (offset, value) in enumerate(trial.reports):
             self._schedule(now + offset, Reported(spec.number, step, value, trial.cooperative))
-        self._schedule(now + trial.duration,
-                       Ended(spec.number, result=trial.result, error=trial.error))
+        self._schedule(
+            now + trial.duration, Ended(spec.number, result=trial.result, error=trial.error)
+        )
 
     def poll(self, timeout: float) -> list[Event]:
         horizon = self.clock.now + timeout
