@@ -116,7 +116,10 @@ class _Subprocess:
         """The controller is gone: nobody listens, and the trial should stop rather than run on
         unattended. Never fall back to marker lines then: stdout is a broken pipe too."""
         self._lost = True
-        self._socket = None
+        if self._socket is not None:
+            self._reader.close()
+            self._socket.close()
+            self._socket = None
 
     def report(self, value: float, step: int | None) -> None:
         with self._lock:

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from hpsweep._errors import ConfigError
+from hpsweep.runner import check_template
+from hpsweep.runner._template import CommandTemplate
+from hpsweep.runner._template import render_value
+
+
+def render(command: list[str], **values: object) -> list[str]:
+    return CommandTemplate(command).render(values)
+
+
+def test_placeholders_fill_argv_items() -> None:
+    values = {"lr": 0.001, "optim.lr": 0.5, "trial.dir": "/runs/t-3", "layers": 4}
+    command = [
+        "train",
+        "--lr={lr}",
+        "--optim-lr",
+        "{optim.lr}",
+        "--out={trial.dir}/m.pt",
+        "{layers}",
+    ]
+    assert render(command, **values) == [
+        "train",
+        "--lr=0.001",
+        "--optim-lr",
+        "0.5",
+        "--out=/runs/t-3/m.pt",
+        "4",
+    ]
+
+
+def test_values_never_split_or_quote() -> None:
+    assert render(["echo", "{name}"], name="a b; rm -rf /") == ["echo", "a b; rm -rf /"]
+
+
+def test_braces_escape() -> None:
+    assert render(["awk", "{{print $1}}", "{{{x}}}"], x=1) == ["awk", "{print $1}", "{1}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e-05, "1.0e-05"),
+        (1e20, "1.0e+20"),
+        (2.5e-07, "2.5e-07"),
+        (0.1, "0.1"),
+        (3.0, "3.0"),
+        (0.30000000000000004, "0.30000000000000004"),
+        (float("inf"), "inf"),
+        (7, "7"),
+        (True, "True"),
+        (None, "None"),
+        ("adam", "adam"),
+        ([1, 2], "[1, 2]"),
+        ({"a": 1}, '{"a": 1}'),
+    ],
+)
+def test_render_value(value: object, text: str) -> None:
+    assert render_value(value) == text
+
+
+def test_rendered_floats_read_back_as_floats() -> None:
+    yaml = pytest.importorskip("yaml")
+    for value in (1e-05, 1e20, 3.0, 1.5e-300):
+        assert yaml.safe_load(render_value(value)) == value
+        assert float(render_value(value)) == value
+
+
+def test_missing_value_raises_key_error() -> None:
+    with pytest.raises(KeyError, match="momentum"):
+        render(["--m={momentum}"])
+
+
+def test_check_names_the_placeholder_the_item_and_close_names() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_template(["python", "train.py", "--lr={lrr}"], ["lr", "layers"])
+    assert str(caught.value) == (
+        "placeholder {lrr} in command item '--lr={lrr}' names no parameter; did you mean {lr}? "
+        "(write '{{' and '}}' for literal braces)"
+    )
+
+
+def test_check_lists_known_names_without_a_close_one() -> None:
+    with pytest.raises(ConfigError, match=r"known: \{trial\.id\}, .*\{study\.name\}, \{lr\}"):
+        check_template(["{zzz}"], ["lr"])
+
+
+def test_check_accepts_params_and_builtins() -> None:
+    check_template(
+        ["{trial.id}", "{trial.number}", "{trial.dir}", "{study.name}", "{optim.lr}"], ["optim.lr"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("{lr", "has an unclosed '{'"),
+        ("{a{b}", "has an unclosed '{'"),
+        ("a}b", "has a lone '}'"),
+        ("{}", "has an empty placeholder '{}'"),
+    ],
+)
+def test_malformed_items(item: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        CommandTemplate(["x", item])
+
+
+@pytest.mark.parametrize("command", [[], "python train.py"])
+def test_command_must_be_a_list(command: object) -> None:
+    with pytest.raises(ConfigError, match="non-empty list of arguments"):
+        CommandTemplate(command)  # type: ignore[arg-type]
