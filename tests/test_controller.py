@@ -357,8 +357,34 @@ def test_gpu_slots_pin_each_trial_and_never_overbook(tmp_path: Path) -> None:
 
     executor = FakeExecutor(script, clock, slots=4)
     study = open_study(config, store)
-    Controller(config, store, study, executor, clock=clock, progress=PlainProgress(quiet=True),
-               gpu_slots=GpuSlots(["0", "1"], per_gpu=2)).run()
+    Controller(
+        config,
+        store,
+        study,
+        executor,
+        clock=clock,
+        progress=PlainProgress(quiet=True),
+        gpu_slots=GpuSlots(["0", "1"], per_gpu=2),
+    ).run()
     store.close()
     assert len(executor.started) == 12
     assert peak == {"0": 2, "1": 2}
+
+
+def test_a_zombie_owner_counts_as_dead() -> None:
+    import time
+
+    from hpsweep.engine._liveness import pid_alive
+    from hpsweep.engine._liveness import process_start_ticks
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    ticks = process_start_ticks(process.pid)
+    stat = Path(f"/proc/{process.pid}/stat")
+    for _ in range(100):
+        if stat.read_text().split(") ")[1].startswith("Z"):
+            break
+        time.sleep(0.05)
+    assert not pid_alive(process.pid, ticks)  # exited but not reaped yet
+    process.wait()
+    assert not pid_alive(process.pid, ticks)
+    assert pid_alive(os.getpid(), process_start_ticks(os.getpid()))

@@ -21,11 +21,6 @@ from hpsweep.client import report
 from hpsweep.client import report_final
 from hpsweep.client import should_prune
 from hpsweep.client import trial_dir
-from hpsweep.space import Choice
-from hpsweep.space import Fixed
-from hpsweep.space import Float
-from hpsweep.space import Int
-from hpsweep.space import SearchSpace
 
 if TYPE_CHECKING:
     from hpsweep._api import StudyResult
@@ -33,6 +28,11 @@ if TYPE_CHECKING:
     from hpsweep._api import search
     from hpsweep._config import SweepConfig
     from hpsweep._config import load_config
+    from hpsweep.space import Choice
+    from hpsweep.space import Fixed
+    from hpsweep.space import Float
+    from hpsweep.space import Int
+    from hpsweep.space import SearchSpace
 
 __version__ = "0.1.0"
 
@@ -61,7 +61,13 @@ __all__ = [
     "trial_dir",
 ]
 
+# Loaded on first use, so that a trial's `import hpsweep` costs only the client.
 _LAZY = {
+    "Choice": "hpsweep.space",
+    "Fixed": "hpsweep.space",
+    "Float": "hpsweep.space",
+    "Int": "hpsweep.space",
+    "SearchSpace": "hpsweep.space",
     "StudyResult": "hpsweep._api",
     "run": "hpsweep._api",
     "search": "hpsweep._api",

@@ -317,18 +317,19 @@ class Controller:
         reason = self._stop_reasons.pop(event.number, None)
         values: list[float] | None = None
         error: str | None = None
-        if (
-            reason == "pruned"
-            or event.pruned
-            or (running.prune_decided and event.result is None and event.error is None)
-        ):
-            why = "pruned"
-        elif reason == "timeout":
+        # Why the controller stopped a trial wins over how the trial reacted to being stopped.
+        if reason == "timeout":
             why = "timeout"
             error = f"exceeded the trial timeout of {self.config.trial_timeout:g}s"
         elif reason == "killed":
             why = "killed"
             error = "stopped by the user"
+        elif (
+            reason == "pruned"
+            or event.pruned
+            or (running.prune_decided and event.result is None and event.error is None)
+        ):
+            why = "pruned"
         elif event.error is not None:
             why, error = "failed", event.error
         else:

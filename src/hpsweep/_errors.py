@@ -1,7 +1,7 @@
 """hpsweep's exception hierarchy.
 
-Every error a user can cause derives from :class:`HpsweepError`; the CLI prints its message as one line
-and exits with :attr:`HpsweepError.exit_code` (2 for bad input, 1 for a failed run).
+Every error a user can cause derives from :class:`HpsweepError`; the CLI prints its message as
+one line and exits with :attr:`HpsweepError.exit_code` (2 for bad input, 1 for a failed run).
 """
 
 from __future__ import annotations

@@ -65,11 +65,18 @@ class PlainProgress:
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self._stream = stream or sys.stderr
         self._quiet = quiet
+        self._broken = False
         self._total: int | None = None
         self._done = 0
 
     def _print(self, text: str) -> None:
-        print(text, file=self._stream, flush=True)
+        if self._broken:
+            return
+        try:
+            print(text, file=self._stream, flush=True)
+        except OSError:
+            # The reader went away (`| head`, a closed terminal): the study must go on.
+            self._broken = True
 
     def started(self, *, study: str, storage: str, total: int | None, done: int) -> None:
         self._total, self._done = total, done

@@ -28,16 +28,20 @@ def _boot_id() -> str:
         return ""
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+def _stat_fields(pid: int) -> list[bytes] | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
         return None
     # The command name may contain spaces and parentheses: fields resume after the last ')'.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
 
 
 def pid_alive(pid: int, start_ticks: int | None) -> bool:
@@ -47,10 +51,12 @@ def pid_alive(pid: int, start_ticks: int | None) -> bool:
         return False
     except PermissionError:
         pass
-    if start_ticks is None:
-        return True
-    current = process_start_ticks(pid)
-    return current is None or current == start_ticks
+    fields = _stat_fields(pid)
+    if fields is None:
+        return True  # no /proc to ask (not Linux): the signal said it exists
+    if fields[0] in (b"Z", b"X"):
+        return False  # killed and not yet reaped by its parent
+    return start_ticks is None or int(fields[19]) == start_ticks
 
 
 @dataclass(frozen=True)

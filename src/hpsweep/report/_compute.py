@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections import Counter
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
+
+from hpsweep.engine._study import CONFIG_ATTR
 
 if TYPE_CHECKING:
     import optuna
@@ -84,6 +87,34 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
 
 
 @dataclass(frozen=True)
+class StudyData:
+    """A stored study as plain data: what every read-side command starts from."""
+
+    name: str
+    storage: str
+    """The store's display URL (passwords masked)."""
+    directions: tuple[str, ...]
+    user_attrs: Mapping[str, Any]
+    records: Sequence[TrialRecord]
+
+    @property
+    def config(self) -> Mapping[str, Any] | None:
+        """The sweep config hpsweep stored when it created or resumed the study."""
+        config = self.user_attrs.get(CONFIG_ATTR)
+        return config if isinstance(config, dict) else None
+
+
+def study_data(study: optuna.Study, storage: str) -> StudyData:
+    return StudyData(
+        name=study.study_name,
+        storage=storage,
+        directions=tuple(d.name.lower() for d in study.directions),
+        user_attrs=dict(study.user_attrs),
+        records=trial_records(study),
+    )
+
+
+@dataclass(frozen=True)
 class StudyInfo:
     name: str
     storage: str
@@ -97,6 +128,14 @@ class StudyInfo:
     start: dt.datetime | None
     finish: dt.datetime | None
     config: Mapping[str, Any] | None
+    runs: str | None = None
+    """The trial command (shell-quoted) or the objective's ``module:function``."""
+    sampler: str | None = None
+    pruner: str | None = None
+    budgets: Mapping[str, Any] = field(default_factory=dict)
+    space: tuple[str, ...] = ()
+    """The search space in the ``-p`` grammar, one spec per parameter."""
+    metrics: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -127,19 +166,63 @@ def best_records(records: Sequence[TrialRecord], directions: Sequence[str]) -> l
 
 
 def study_info(study: optuna.Study, storage: str) -> StudyInfo:
-    records = trial_records(study)
-    directions = tuple(d.name.lower() for d in study.directions)
+    return summarize(study_data(study, storage))
+
+
+def summarize(data: StudyData) -> StudyInfo:
+    records = data.records
     starts = [r.datetime_start for r in records if r.datetime_start is not None]
     ends = [r.datetime_complete for r in records if r.datetime_complete is not None]
-    config = study.user_attrs.get("hpsweep.config")
+    config = data.config
+    described: dict[str, Any] = _describe_config(config) if config is not None else {}
     return StudyInfo(
-        name=study.study_name,
-        storage=storage,
-        directions=directions,
+        name=data.name,
+        storage=data.storage,
+        directions=data.directions,
         counts=dict(Counter(r.state for r in records)),
         why=dict(Counter(r.why for r in records if r.datetime_complete is not None)),
-        best=tuple(best_records(records, directions)),
+        best=tuple(best_records(records, data.directions)),
         start=min(starts) if starts else None,
         finish=max(ends) if ends else None,
-        config=config if isinstance(config, dict) else None,
+        config=config,
+        **described,
     )
+
+
+_BUDGETS = ("n_trials", "timeout", "trial_timeout", "max_failures", "retries", "target", "jobs")
+
+
+def _describe_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    what = config.get("command") or config.get("objective")
+    metrics = config.get("metrics") or ([config["metric"]] if config.get("metric") else [])
+    return {
+        "runs": shlex.join(map(str, what)) if isinstance(what, list) else what,
+        "sampler": _algorithm(config.get("sampler"), "auto"),
+        "pruner": _algorithm(config.get("pruner"), "median"),
+        "budgets": {k: config[k] for k in _BUDGETS if config.get(k) is not None},
+        "space": _space_specs(config.get("space")),
+        "metrics": tuple(map(str, metrics)),
+    }
+
+
+def _algorithm(value: Any, default: str) -> str:
+    if not isinstance(value, Mapping):
+        return str(value) if value else default
+    name = str(value.get("name") or default)
+    kwargs = value.get("kwargs") or {}
+    if not kwargs:
+        return name
+    return f"{name} (" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+
+
+def _space_specs(mapping: Any) -> tuple[str, ...]:
+    """The stored space in the ``-p`` grammar; a space this version cannot read stays as YAML."""
+    from hpsweep._errors import SpaceError
+    from hpsweep.space import SearchSpace
+
+    if not mapping:
+        return ()
+    try:
+        return tuple(SearchSpace.from_mapping(mapping).to_cli())
+    except SpaceError:
+        return tuple(f"{name}: {spec}" for name, spec in dict(mapping).items())
