@@ -1,0 +1,94 @@
+"""-j N: several trials at once, for commands and Python objectives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import optuna
+
+from hpsweep.engine import open_store
+
+OBJECTIVES = textwrap.dedent("""
+    import os, time
+
+    def sleepy(p):
+        time.sleep(0.4)
+        return float(os.getpid())
+
+    def crash(p):
+        if p["x"] > 0.5:
+            os.abort()
+        return p["x"]
+    """)
+
+
+def run(cwd: Path, *args: str) -> list[optuna.trial.FrozenTrial]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "hpsweep", "run", "-p", "x=float(0,1)", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
+    try:
+        return optuna.load_study(study_name="default", storage=store.storage).get_trials()
+    finally:
+        store.close()
+
+
+def overlapping(trials: list[optuna.trial.FrozenTrial]) -> int:
+    """How many pairs of trials ran at the same time."""
+    spans = [(t.datetime_start, t.datetime_complete) for t in trials]
+    return sum(
+        1 for i, a in enumerate(spans) for b in spans[i + 1 :] if a[0] < b[1] and b[0] < a[1]
+    )  # type: ignore[operator]
+
+
+def test_python_objectives_run_in_worker_processes_in_parallel(tmp_path: Path) -> None:
+    (tmp_path / "objectives.py").write_text(OBJECTIVES)
+    trials = run(tmp_path, "-n", "4", "-j", "2", "--objective", "objectives:sleepy")
+    assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)
+    assert overlapping(trials) >= 2
+    pids = {t.value for t in trials}
+    assert os.getpid() not in pids and len(pids) == 4  # a fresh process per trial
+
+
+def test_threads_on_request_share_the_controller_process(tmp_path: Path) -> None:
+    (tmp_path / "objectives.py").write_text(OBJECTIVES)
+    trials = run(
+        tmp_path, "-n", "4", "-j", "2", "--executor", "thread", "--objective", "objectives:sleepy"
+    )
+    assert overlapping(trials) >= 2 and len({t.value for t in trials}) == 1
+
+
+def test_a_crashing_python_objective_fails_one_trial_not_the_study(tmp_path: Path) -> None:
+    (tmp_path / "objectives.py").write_text(OBJECTIVES)
+    trials = run(tmp_path, "-n", "6", "-j", "2", "--seed", "1", "--objective", "objectives:crash")
+    assert len(trials) == 6
+    crashed = [t for t in trials if t.params["x"] > 0.5]
+    assert crashed and all(t.state.name == "FAIL" for t in crashed)
+    assert all("SIGABRT" in t.user_attrs["error"] for t in crashed)
+    assert all(t.state.name == "COMPLETE" for t in trials if t.params["x"] <= 0.5)
+
+
+def test_command_trials_in_parallel(tmp_path: Path) -> None:
+    trials = run(
+        tmp_path,
+        "-n",
+        "4",
+        "-j",
+        "2",
+        "--",
+        sys.executable,
+        "-c",
+        "import time; time.sleep(0.4); print('hpsweep: {{\"result\": {x}}}')",
+    )
+    assert overlapping(trials) >= 2 and all(t.state.name == "COMPLETE" for t in trials)
