@@ -168,3 +168,37 @@ def test_kill_9_then_resume_keeps_every_finished_trial(cwd: Path) -> None:
     for trial in lost:
         rerun = [t for t in stored if t.user_attrs.get("retry_of") == trial.number]
         assert len(rerun) == 1 and rerun[0].params == trial.params
+
+
+def test_kill_9_of_the_controller_leaves_no_trial_process_behind(cwd: Path) -> None:
+    (cwd / "long.sh").write_text(
+        '#!/bin/sh\necho $$ > "$HPSWEEP_TRIAL_DIR/pid"\n'
+        'sleep 300 &\necho $! > "$HPSWEEP_TRIAL_DIR/child"\nwait\n'
+    )
+    (cwd / "long.sh").chmod(0o755)
+    process = start(cwd, "-n", "4", "-j", "2", "--", str(cwd / "long.sh"))
+    pid_files = [
+        cwd / "hpsweep-runs" / "default" / f"trial-{n}" / name
+        for n in (0, 1)
+        for name in ("pid", "child")
+    ]
+    try:
+        wait_for(lambda: all(p.exists() and p.read_text().strip() for p in pid_files))
+        pids = [int(p.read_text()) for p in pid_files]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+
+    def gone(pid: int) -> bool:
+        stat = Path(f"/proc/{pid}/stat")
+        try:
+            return stat.read_text().split(") ")[1].startswith("Z")
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    wait_for(lambda: all(gone(pid) for pid in pids), timeout=15)
+    # and the next run closes the trials the dead controller left RUNNING
+    finish(start(cwd, "-n", "2", "--", "true"))
+    assert {t.user_attrs.get("why") for t in trials(cwd)} <= {"lost", "failed"}
+    assert "RUNNING" not in {t.state.name for t in trials(cwd)}
