@@ -92,3 +92,61 @@ def test_command_trials_in_parallel(tmp_path: Path) -> None:
         "import time; time.sleep(0.4); print('hpsweep: {{\"result\": {x}}}')",
     )
     assert overlapping(trials) >= 2 and all(t.state.name == "COMPLETE" for t in trials)
+
+
+def test_trial_timeouts_hold_under_load(tmp_path: Path) -> None:
+    (tmp_path / "objectives.py").write_text(
+        OBJECTIVES
+        + textwrap.dedent("""
+        def sometimes_hangs(p):
+            time.sleep(60 if p["x"] > 0.5 else 0.1)
+            return p["x"]
+        """)
+    )
+    trials = run(
+        tmp_path,
+        "-n",
+        "8",
+        "-j",
+        "3",
+        "--seed",
+        "4",
+        "--trial-timeout",
+        "1.5",
+        "--grace",
+        "0.5",
+        "--objective",
+        "objectives:sometimes_hangs",
+    )
+    assert len(trials) == 8
+    for trial in trials:
+        if trial.params["x"] > 0.5:
+            assert trial.user_attrs["why"] == "timeout"
+            assert trial.duration is not None and trial.duration.total_seconds() < 5
+        else:
+            assert trial.state.name == "COMPLETE"
+
+
+def test_a_missing_objective_module_is_one_error_before_any_trial(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hpsweep",
+            "run",
+            "-p",
+            "x=float(0,1)",
+            "-j",
+            "2",
+            "--objective",
+            "nothere:f",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no module 'nothere'" in result.stderr and not (tmp_path / "hpsweep.journal").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import signal
 import sys
@@ -50,6 +51,27 @@ def load_objective(target: str) -> Objective:
     return function  # type: ignore[no-any-return]
 
 
+def check_objective_module(target: str) -> None:
+    """Find (without importing it, which may be slow) the module a worker process will import,
+    so a typo is one error now rather than one failed trial per trial."""
+    module_name = target.partition(":")[0]
+    if module_name.endswith(".py") or "/" in module_name:
+        if not os.path.isfile(module_name):
+            raise ConfigError(f"objective {target!r}: no file {module_name!r}")
+        return
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ConfigError(
+            f"objective {target!r}: no module {module_name!r} in the working directory or "
+            "on PYTHONPATH; run hpsweep where the module is, or set PYTHONPATH"
+        )
+
+
 def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -> Executor:
     if objective is not None:
         return InProcessExecutor(objective, jobs=jobs)
@@ -71,6 +93,7 @@ def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -
     if config.executor == "process" or (config.executor == "auto" and jobs > 1):
         from hpsweep.runner import PythonProcessExecutor
 
+        check_objective_module(config.objective)
         return PythonProcessExecutor(config.objective, jobs=jobs)
     return InProcessExecutor(load_objective(config.objective), jobs=jobs)
 
