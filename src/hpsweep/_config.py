@@ -19,8 +19,8 @@ from typing import Any
 from typing import Literal
 
 from hpsweep import _yaml
+from hpsweep._constraints import parse_constraints
 from hpsweep._errors import ConfigError
-from hpsweep._errors import SpaceError
 from hpsweep.space import SearchSpace
 
 Direction = Literal["minimize", "maximize"]
@@ -69,6 +69,10 @@ class SweepConfig:
     trial_cwd: Literal["start", "trial"] = "start"
     executor: Literal["auto", "thread", "process"] = "auto"
     heartbeat_expiry: float = 60.0
+    initial_points: tuple[Mapping[str, Any], ...] = ()
+    """Params to run first, once per study (Ray Tune's ``points_to_evaluate``)."""
+    constraints: tuple[str, ...] = ()
+    """``"acc >= 0.9"``-style constraints over the metrics a trial returns."""
     source: str | None = None
 
     @property
@@ -112,6 +116,10 @@ class SweepConfig:
             out["command"] = list(self.command)
         out["sampler"] = self.sampler.to_mapping()
         out["pruner"] = self.pruner.to_mapping()
+        if self.initial_points:
+            out["initial_points"] = [dict(point) for point in self.initial_points]
+        if self.constraints:
+            out["constraints"] = list(self.constraints)
         if self.params:
             out["params"] = dict(self.params)
         out["space"] = self.space.to_mapping()
@@ -131,6 +139,9 @@ KEYS = (
     "metrics",
     "n_trials",
     "jobs",
+    "gpus",
+    "per_gpu",
+    "gpus_per_trial",
     "sampler",
     "pruner",
     "seed",
@@ -149,6 +160,9 @@ KEYS = (
     "trial_cwd",
     "executor",
     "heartbeat_expiry",
+    "scheduler",
+    "initial_points",
+    "constraints",
 )
 ENV_KEYS = (
     "study",
@@ -157,6 +171,9 @@ ENV_KEYS = (
     "metric",
     "n_trials",
     "jobs",
+    "gpus",
+    "per_gpu",
+    "gpus_per_trial",
     "sampler",
     "pruner",
     "seed",
@@ -199,10 +216,7 @@ def load_config(
         document["study"] = Path(path).stem if path is not None else "default"
     config = from_mapping(document, source=source)
     if cli_space:
-        try:
-            extra = SearchSpace.from_cli(list(cli_space))
-        except SpaceError as error:
-            raise SpaceError(f"-p: {error}") from None
+        extra = SearchSpace.from_cli(list(cli_space))  # its errors quote the -p spec
         config = dataclasses.replace(config, space=config.space.merged(extra))
     return config
 
@@ -274,8 +288,14 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
     values["metrics"] = _metrics(document, len(values["directions"]), fail)
     if document.get("gpus") is not None:
         values["gpus"] = _gpus(document["gpus"], fail)
-    for key, minimum in (("n_trials", 1), ("jobs", 1), ("retries", 0), ("max_failures", 1),
-                         ("per_gpu", 1), ("gpus_per_trial", 1)):
+    for key, minimum in (
+        ("n_trials", 1),
+        ("jobs", 1),
+        ("retries", 0),
+        ("max_failures", 1),
+        ("per_gpu", 1),
+        ("gpus_per_trial", 1),
+    ):
         if document.get(key) is not None:
             values[key] = _integer(document[key], key, minimum, fail)
     if document.get("seed") is not None:
@@ -288,6 +308,18 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
     for key in ("sampler", "pruner"):
         if document.get(key) is not None:
             values[key] = _algorithm(document[key], key, fail)
+    if document.get("scheduler") is not None:
+        if document.get("pruner") is not None:
+            raise fail("give pruner or scheduler (Ray Tune's word for it), not both")
+        values["pruner"] = _scheduler(document["scheduler"], fail)
+    if document.get("initial_points") is not None:
+        values["initial_points"] = _initial_points(document["initial_points"], fail)
+    if document.get("constraints") is not None:
+        try:
+            parsed = parse_constraints(document["constraints"])
+        except ConfigError as error:
+            raise fail(str(error)) from None
+        values["constraints"] = tuple(c.text for c in parsed)
     if document.get("params") is not None:
         if not isinstance(document["params"], Mapping):
             raise fail(f"params must be a mapping of fixed values, got {document['params']!r}")
@@ -426,6 +458,64 @@ def _algorithm(value: Any, key: str, fail: Any) -> Algorithm:
     if not isinstance(kwargs, Mapping):
         raise fail(f"{key}.kwargs must be a mapping, got {kwargs!r}")
     return Algorithm(_string(value["name"], f"{key}.name", fail), dict(kwargs))
+
+
+_SCHEDULER_DEFAULTS = {  # Ray Tune's defaults
+    "asha": {"max_t": 100, "grace_period": 1, "reduction_factor": 4},
+    "hyperband": {"max_t": 81, "grace_period": 1, "reduction_factor": 3},
+}
+
+
+def _scheduler(value: Any, fail: Any) -> Algorithm:
+    """Ray Tune's ``scheduler`` as a pruner: fifo → none; asha → successive halving with
+    ``min_resource=grace_period`` and no rung at or past ``max_t``; hyperband → hyperband with
+    ``max_resource=max_t`` (docs/pruning.md)."""
+    spec = {"name": value} if isinstance(value, str) else value
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise fail(
+            "scheduler must be fifo, asha or hyperband, or e.g. "
+            f"{{name: asha, max_t: 100, grace_period: 1, reduction_factor: 4}}, got {value!r}"
+        )
+    name = str(spec["name"]).lower()
+    if name not in ("fifo", "asha", "hyperband"):
+        raise fail(f"scheduler must be fifo, asha or hyperband, got {spec['name']!r}")
+    allowed = ("name", *_SCHEDULER_DEFAULTS.get(name, {}))
+    for key in spec:
+        if key not in allowed:
+            raise fail(
+                f"scheduler {name}: unknown key {key!r}; it takes {', '.join(allowed)}"
+                f"{_suggest(str(key), allowed)}"
+            )
+    if name == "fifo":
+        return Algorithm("none")
+    numbers = dict(_SCHEDULER_DEFAULTS[name])
+    for key in numbers:
+        if spec.get(key) is not None:
+            numbers[key] = _integer(spec[key], f"scheduler.{key}", 1, fail)
+    grace, rf, max_t = numbers["grace_period"], numbers["reduction_factor"], numbers["max_t"]
+    if rf < 2 or grace > max_t:
+        raise fail(
+            f"scheduler {name} needs reduction_factor >= 2 and grace_period <= max_t, but got "
+            f"reduction_factor={rf}, grace_period={grace}, max_t={max_t}"
+        )
+    if name == "asha":
+        return Algorithm("asha", {"min_resource": grace, "reduction_factor": rf, "max_t": max_t})
+    return Algorithm(
+        "hyperband", {"min_resource": grace, "max_resource": max_t, "reduction_factor": rf}
+    )
+
+
+def _initial_points(value: Any, fail: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list) or not all(isinstance(p, Mapping) for p in value):
+        raise fail(
+            "initial_points must be a list of {param: value} mappings, e.g. "
+            f"[{{lr: 0.01, layers: 2}}], got {value!r}"
+        )
+    for index, point in enumerate(value):
+        for key, item in point.items():
+            if not isinstance(key, str) or isinstance(item, (dict, list)):
+                raise fail(f"initial_points[{index}]: {key!r}: {item!r} is not param: value")
+    return tuple(dict(point) for point in value)
 
 
 def _objective(value: Any, fail: Any) -> str:

@@ -148,7 +148,36 @@ def _parser() -> argparse.ArgumentParser:
     best = reader("best", "show the best trial (the Pareto front for several objectives)")
     best.add_argument("--format", choices=("yaml", "json", "args", "env"), default="yaml")
     best.add_argument("--top", type=int, default=1, help="the K best trials")
+    report = reader("report", "write a self-contained HTML report of a study (needs plotly)")
+    report.add_argument("-o", "--output", default="report.html", help="default: report.html")
+    dashboard = reader("dashboard", "serve optuna-dashboard on a store (needs optuna-dashboard)")
+    dashboard.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8080, help="default: 8080")
+    space = commands.add_parser("space", help="check a search space without running anything")
+    space_commands = space.add_subparsers(
+        dest="space_command", metavar="COMMAND", parser_class=_Parser, required=True
+    )
+    check = space_commands.add_parser(
+        "check",
+        help="validate a config and print its space as -p specs and as YAML",
+        description="Validate a config and print its space as -p specs and as YAML.",
+    )
+    check.add_argument("config", nargs="?", help="sweep YAML")
+    check.add_argument("-p", "--param", dest="params", action="append", default=[])
+    check.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--format", choices=("both", "cli", "yaml"), default="both")
     return parser
+
+
+def _check_command_name(parser: argparse.ArgumentParser, args: list[str]) -> None:
+    """`hpsweep rnu` gets a suggestion instead of argparse's list of every command."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and first is not None:
+            if first not in action.choices:
+                close = difflib.get_close_matches(first, list(action.choices), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise UsageError(f"unknown command {first!r}; {hint}see `hpsweep --help`")
 
 
 def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> str:
@@ -179,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list or os.environ.get("HPSWEEP_DEBUG", "") not in ("", "0")
     try:
         parser = _parser()
+        _check_command_name(parser, args_list)
         args, extra = parser.parse_known_args(args_list)
         if extra:
             raise UsageError(_unrecognized(parser, args.command, extra))
@@ -190,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"`--` and a command only go with `hpsweep run`, not `hpsweep {args.command}`"
             )
         from hpsweep.cli import _commands
+        from hpsweep.cli import _inspect
 
-        handler = getattr(_commands, f"cmd_{args.command}")
+        name = f"cmd_{args.command}"
+        handler = getattr(_commands, name, None) or getattr(_inspect, name)
         code: int = handler(args, command) if args.command == "run" else handler(args)
         return code
     except HpsweepError as error:
