@@ -10,6 +10,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 from hpsweep._config import SweepConfig
@@ -19,6 +20,9 @@ from hpsweep._errors import HpsweepError
 from hpsweep._progress import Progress
 from hpsweep.report import TrialRecord
 from hpsweep.space import SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
 
 Objective = Callable[[dict[str, Any]], object]
 
@@ -120,34 +124,31 @@ def run_config(
 ) -> StudyResult:
     from hpsweep._session import execute
 
+    results: list[StudyResult] = []
     summary = execute(
-        config, objective=objective, progress=progress, handle_signals=handle_signals
+        config,
+        objective=objective,
+        progress=progress,
+        handle_signals=handle_signals,
+        on_done=lambda study: results.append(_result_of(study, config.storage or "")),
     )
-    result = load_result(config.study, config.storage)
-    return dataclasses.replace(result, exit_code=summary.exit_code)
+    return dataclasses.replace(results[0], exit_code=summary.exit_code)
 
 
-def load_result(study: str, storage: str | None) -> StudyResult:
-    """The current state of a stored study."""
-    from hpsweep.engine import load_study
-    from hpsweep.engine import open_store
+def _result_of(study: optuna.Study, storage: str) -> StudyResult:
+    from hpsweep.engine import mask_url
     from hpsweep.report import best_records
     from hpsweep.report import trial_records
 
-    store = open_store(storage, readonly=True)
-    try:
-        loaded = load_study(store, study)
-        records = trial_records(loaded)
-        directions = tuple(d.name.lower() for d in loaded.directions)
-        return StudyResult(
-            study=study,
-            storage=store.display_url,
-            directions=directions,
-            trials=tuple(records),
-            best_trials=tuple(best_records(records, directions)),
-        )
-    finally:
-        store.close()
+    records = trial_records(study)
+    directions = tuple(d.name.lower() for d in study.directions)
+    return StudyResult(
+        study=study.study_name,
+        storage=mask_url(storage),
+        directions=directions,
+        trials=tuple(records),
+        best_trials=tuple(best_records(records, directions)),
+    )
 
 
 def search(config_path: str, **defaults: Any) -> Callable[[Objective], Callable[..., StudyResult]]:

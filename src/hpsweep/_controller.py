@@ -25,6 +25,8 @@ from hpsweep.engine import Owner
 from hpsweep.engine import Store
 from hpsweep.engine import merge_params
 from hpsweep.engine import suggest
+from hpsweep.engine._algorithms import record_constraints
+from hpsweep.engine._algorithms import sampler_exhausted
 from hpsweep.engine._liveness import OWNER_PREFIX
 from hpsweep.engine._liveness import owner_is_dead
 from hpsweep.engine._study import RUN_ATTR
@@ -115,6 +117,8 @@ class Controller:
         self._handled_interrupts = 0
         self._failed_study = False
         self._failures = 0
+        self._settled_end = 0
+        self._settled_counted = 0
         self._next_beat = 0.0
         self._next_recovery = 0.0
         self._direction_signs = [1.0 if d == "minimize" else -1.0 for d in config.directions]
@@ -223,14 +227,31 @@ class Controller:
 
     # ------------------------------------------------------------- launching
 
-    def _launch(self, now: float) -> bool:
+    def _tally(self) -> tuple[int, int, bool]:
+        """(trials counting toward the budget, finished trials, whether one is waiting).
+
+        A finished trial never changes again (Optuna refuses writes to it, and the superseded
+        mark is set before the attempt finishes), so the leading run of finished trials is
+        counted once and only the rest is rescanned: launching stays O(running), not O(study).
+        """
         from optuna.trial import TrialState
 
+        trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
+        end = self._settled_end
+        while end < len(trials) and trials[end].state.is_finished():
+            self._settled_counted += counts_toward_budget(trials[end])
+            end += 1
+        self._settled_end = end
+        rest = trials[end:]
+        counted = self._settled_counted + sum(1 for t in rest if counts_toward_budget(t))
+        finished = end + sum(1 for t in rest if t.state.is_finished())
+        waiting = any(t.state == TrialState.WAITING for t in rest)
+        return counted, finished, waiting
+
+    def _launch(self, now: float) -> bool:
         storage = self.store.storage
         with self.store.mutex():
-            trials = storage.get_all_trials(self.study._study_id, deepcopy=False)
-            counted = sum(1 for t in trials if counts_toward_budget(t))
-            waiting = any(t.state == TrialState.WAITING for t in trials)
+            counted, finished, waiting = self._tally()
             # A waiting trial (a retry or a re-run of a lost one) is already inside the budget.
             if (
                 self.config.n_trials is not None
@@ -239,8 +260,10 @@ class Controller:
             ):
                 self._close(f"the study total of {self.config.n_trials} trials is reached")
                 return False
+            if not waiting and sampler_exhausted(self.study):
+                self._close("the sampler has run every point of its grid")
+                return False
             trial = self.study.ask()
-            finished = sum(1 for t in trials if t.state.is_finished())
             storage.set_trial_system_attr(
                 trial._trial_id, RUN_ATTR, {"owner": self.owner.id, "finished_before": finished}
             )
@@ -335,6 +358,13 @@ class Controller:
         else:
             try:
                 values = self._values(event.result)
+                record_constraints(
+                    running.trial,
+                    self.config.constraints,
+                    event.result,
+                    values,
+                    self.config.metrics,
+                )
                 why = "complete"
             except TrialError as problem:
                 why, error = "failed", str(problem)

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from hpsweep._config import SweepConfig
@@ -23,6 +24,9 @@ from hpsweep.runner import Executor
 from hpsweep.runner import InProcessExecutor
 from hpsweep.runner._gpus import GpuSlots
 from hpsweep.runner._gpus import parse_gpus
+
+if TYPE_CHECKING:
+    import optuna
 
 Objective = Callable[[dict[str, Any]], object]
 
@@ -73,6 +77,18 @@ def check_objective_module(target: str) -> None:
 
 
 def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -> Executor:
+    if config.executor == "ray":
+        from hpsweep.runner._ray import RayExecutor
+
+        target = objective if objective is not None else config.objective
+        if target is None:
+            raise ConfigError(
+                "executor: ray runs Python objectives (--objective module:function or "
+                "objective: in the config); command trials run on the local executor"
+            )
+        return RayExecutor(
+            target, jobs=jobs, resources=config.resources_per_trial, address=config.ray_address
+        )
     if objective is not None:
         return InProcessExecutor(objective, jobs=jobs)
     if config.command is not None:
@@ -128,8 +144,15 @@ def execute(
     objective: Objective | None = None,
     progress: Progress | None = None,
     handle_signals: bool = True,
+    host_id: str | None = None,
+    record_config: bool = True,
+    on_done: Callable[[optuna.Study], None] | None = None,
 ) -> RunSummary:
-    """Run the study described by ``config`` until its budget is reached."""
+    """Run the study described by ``config`` until its budget is reached. ``host_id`` (default:
+    ``$HPSWEEP_HOST_ID``, else the host name) is the host this controller records as its own;
+    ``record_config=False`` (workers) keeps the config stored in the study as it is;
+    ``on_done(study)`` reads the study before the store closes."""
+    from hpsweep.engine import Owner
     from hpsweep.engine import open_store
     from hpsweep.engine import open_study
 
@@ -139,17 +162,28 @@ def execute(
         check_template(config.command, _template_names(config))
     slots = gpu_slots(config)
     executor = make_executor(config, objective, resolve_jobs(config, slots))
-    store = open_store(config.storage)
+    store = open_store(config.storage, study=config.study)  # scopes a server DB's budget lock
     try:
-        study = open_study(config, store)
+        study = open_study(config, store, record_config=record_config)
         trial_root = (
             (Path(config.run_dir) / config.study).absolute() if uses_trial_dirs(executor) else None
         )
+        owner = Owner.current(host=host_id or os.environ.get("HPSWEEP_HOST_ID") or None)
         controller = Controller(
-            config, store, study, executor, progress=progress, trial_root=trial_root
+            config,
+            store,
+            study,
+            executor,
+            progress=progress,
+            trial_root=trial_root,
+            owner=owner,
+            gpu_slots=slots,
         )
         with _signals(controller, enabled=handle_signals):
-            return controller.run()
+            summary = controller.run()
+        if on_done is not None:
+            on_done(study)
+        return summary
     finally:
         executor.close()
         store.close()

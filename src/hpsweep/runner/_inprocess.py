@@ -93,6 +93,11 @@ class InProcessExecutor:
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._channels: dict[int, _ThreadChannel] = {}
         self._deadlines: dict[int, float] = {}
+        self._work: queue.SimpleQueue[tuple[_ThreadChannel, TrialSpec] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = 0
+        self._abandoned_numbers: set[int] = set()
 
     @property
     def slots(self) -> int:
@@ -101,13 +106,19 @@ class InProcessExecutor:
     def start(self, spec: TrialSpec) -> None:
         channel = _ThreadChannel(spec, self._events)
         self._channels[spec.number] = channel
-        thread = threading.Thread(
-            target=self._run,
-            args=(channel, spec),
-            name=f"hpsweep-trial-{spec.number}",
-            daemon=True,
-        )
-        thread.start()
+        # Worker threads are reused: starting a thread costs more than a trivial trial. A thread
+        # held by an abandoned trial is replaced, so running trials always have one each.
+        if self._threads < len(self._channels) + self._abandoned:
+            self._threads += 1
+            threading.Thread(target=self._work_loop, name="hpsweep-trial", daemon=True).start()
+        self._work.put((channel, spec))
+
+    def _work_loop(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            self._run(*item)
 
     def _run(self, channel: _ThreadChannel, spec: TrialSpec) -> None:
         with client.bound(channel):
@@ -152,6 +163,8 @@ class InProcessExecutor:
         settled: list[Event] = []
         for event in events:
             if event.number not in self._channels:
+                if isinstance(event, Ended) and event.number in self._abandoned_numbers:
+                    self._abandoned_numbers.discard(event.number)  # its thread is free again
                 continue
             if isinstance(event, Ended):
                 del self._channels[event.number]
@@ -169,6 +182,7 @@ class InProcessExecutor:
             if deadline <= now:
                 del self._deadlines[number]
                 del self._channels[number]
+                self._abandoned_numbers.add(number)
                 settled.append(
                     Ended(number, stopped=True, notes=("did not stop in time; thread abandoned",))
                 )
@@ -185,7 +199,14 @@ class InProcessExecutor:
             channel.ask_to_stop()
             self._deadlines[number] = time.monotonic() + grace
 
+    @property
+    def _abandoned(self) -> int:
+        return len(self._abandoned_numbers)
+
     def close(self) -> None:
         for number in list(self._channels):
             self.stop(number, grace=0.0)
         self._settle([])
+        for _ in range(self._threads):
+            self._work.put(None)  # idle workers exit; abandoned ones finish on their own
+        self._threads = 0
