@@ -167,7 +167,10 @@ def test_failures_and_max_failures_exit_codes(tmp_path: Path) -> None:
 def test_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
     cases = [
-        (["run", "-p", "x=float(3,1)", "--objective", "objectives:score"], "hpsweep: error: -p: "),
+        (
+            ["run", "-p", "x=float(3,1)", "--objective", "objectives:score"],
+            "hpsweep: error: -p 'x=float(3,1)': `low <= high` must hold",
+        ),
         (["run", "missing.yaml"], "hpsweep: error: config file missing.yaml does not exist"),
         (
             ["run", "-p", "x=float(0,1)", "--objective", "nomodule:f"],
