@@ -258,8 +258,10 @@ class CommandExecutor:
                     _wire.ENV_PARAMS: json.dumps(dict(spec.params), default=str),
                     _wire.ENV_PROTOCOL: str(_wire.PROTOCOL_VERSION),
                     "ORION_RESULTS_PATH": str(trial_dir / ORION_RESULTS),
+                    "ORION_EXPERIMENT_ID": spec.study,
                     "ORION_EXPERIMENT_NAME": spec.study,
                     "ORION_EXPERIMENT_VERSION": "1",
+                    "ORION_INTERRUPT_CODE": "130",
                     "ORION_TRIAL_ID": str(spec.trial_id),
                     "ORION_WORKING_DIR": str(trial_dir),
                 }
