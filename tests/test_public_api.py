@@ -16,7 +16,17 @@ def test_all_is_sorted_and_complete() -> None:
     for name in hpsweep.__all__:
         assert getattr(hpsweep, name) is not None
     public = {name for name in vars(hpsweep) if not name.startswith("_")}
-    submodules = {"client", "space", "runner", "engine", "report", "cli", "testing"}
+    submodules = {
+        "client",
+        "space",
+        "runner",
+        "engine",
+        "results",
+        "cli",
+        "testing",
+        "compat",
+        "dialects",
+    }
     assert public - set(hpsweep.__all__) - submodules <= {"annotations", "TYPE_CHECKING", "Any"}
 
 
@@ -58,3 +68,11 @@ def test_cli_help_does_not_import_optuna() -> None:
         "numpy",
     }
     assert heavy == set()
+
+
+def test_the_report_function_survives_importing_every_subpackage() -> None:
+    import importlib
+
+    for name in ("results", "engine", "runner", "cli", "compat", "dialects", "space"):
+        importlib.import_module(f"hpsweep.{name}")
+    assert hpsweep.report is hpsweep.client.report

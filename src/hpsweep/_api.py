@@ -18,7 +18,7 @@ from hpsweep._config import from_mapping
 from hpsweep._config import load_config
 from hpsweep._errors import HpsweepError
 from hpsweep._progress import Progress
-from hpsweep.report import TrialRecord
+from hpsweep.results import TrialRecord
 from hpsweep.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -137,8 +137,8 @@ def run_config(
 
 def _result_of(study: optuna.Study, storage: str) -> StudyResult:
     from hpsweep.engine import mask_url
-    from hpsweep.report import best_records
-    from hpsweep.report import trial_records
+    from hpsweep.results import best_records
+    from hpsweep.results import trial_records
 
     records = trial_records(study)
     directions = tuple(d.name.lower() for d in study.directions)

@@ -29,7 +29,7 @@ from hpsweep.dialects import Prior
 from hpsweep.dialects import hunt_config
 from hpsweep.dialects import parse_prior
 from hpsweep.dialects import prior_to_param
-from hpsweep.report import read_study
+from hpsweep.results import read_study
 from hpsweep.space import Choice
 from hpsweep.space import Fixed
 from hpsweep.space import Float

@@ -15,8 +15,8 @@ from typing import Any
 from hpsweep._errors import UsageError
 
 if TYPE_CHECKING:
-    from hpsweep.report import StudyData
-    from hpsweep.report import TrialRecord
+    from hpsweep.results import StudyData
+    from hpsweep.results import TrialRecord
 
 
 def _out(text: str) -> None:
@@ -56,6 +56,7 @@ def cmd_run(args: argparse.Namespace, command: list[str] | None) -> int:
             "grace",
             "objective",
             "executor",
+            "ray_address",
             "run_dir",
             "trial_cwd",
             "shell",
@@ -79,14 +80,14 @@ def cmd_run(args: argparse.Namespace, command: list[str] | None) -> int:
 
 
 def _reading(args: argparse.Namespace, *, intermediate: bool = False) -> StudyData:
-    from hpsweep.report import read_study
+    from hpsweep.results import read_study
 
     return read_study(args.storage, args.study, intermediate=intermediate)
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
-    from hpsweep.report import read_studies
-    from hpsweep.report import summarize
+    from hpsweep.results import read_studies
+    from hpsweep.results import summarize
 
     where, studies = read_studies(args.storage, intermediate=False)
     rows = []
@@ -103,9 +104,13 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from hpsweep.report import render_info
-    from hpsweep.report import summarize
+    from hpsweep.results import render_info
+    from hpsweep.results import summarize
 
+    if args.name is not None:  # `orion info --name NAME`
+        from hpsweep.cli._hunt import orion_info
+
+        return orion_info(args)
     _out(render_info(summarize(_reading(args))))
     return 0
 
@@ -185,7 +190,7 @@ def _flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[list[str
 
 def cmd_best(args: argparse.Namespace) -> int:
     from hpsweep.engine import merge_params
-    from hpsweep.report import best_records
+    from hpsweep.results import best_records
 
     if args.top < 1:
         raise UsageError(f"--top must be >= 1, got {args.top}")

@@ -16,6 +16,9 @@ from typing import Any
 
 from hpsweep._errors import HpsweepError
 from hpsweep._errors import UsageError
+from hpsweep.cli import _doctor
+from hpsweep.cli import _hunt
+from hpsweep.cli import _worker
 
 _FORMATS = ("table", "csv", "json", "yaml")
 
@@ -110,8 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--objective", help="Python objective as module:function")
     run.add_argument(
         "--executor",
-        choices=("auto", "thread", "process"),
+        choices=("auto", "thread", "process", "ray"),
         help="where Python objectives run (default: threads for -j 1)",
+    )
+    run.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        help="with --executor ray: the cluster to join (auto, HOST:PORT; default: a local Ray)",
     )
     run.add_argument("--run-dir", dest="run_dir", help="where trial dirs go (hpsweep-runs)")
     run.add_argument(
@@ -124,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         "--shell", action="store_true", default=None, help="run the command through /bin/sh"
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    _worker.add_parsers(commands, _Parser)
+    _hunt.add_hunt_parser(commands)
+    _doctor.add_parser(commands, _Parser)
 
     def reader(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -134,7 +145,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("studies", help="list the studies in a store").add_argument(
         "--storage", help="store URL or path (default: ./hpsweep.journal)"
     )
-    reader("info", "summarize a study")
+    info = reader("info", "summarize a study")
+    info.add_argument(
+        "-n", "--name", help="print Oríon's Stats block for this study (as `orion info --name`)"
+    )
     trials = reader("trials", "list a study's trials")
     trials.add_argument("--format", choices=_FORMATS, default="table")
     trials.add_argument(
@@ -202,7 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     command: list[str] | None = None
-    if "--" in args_list:
+    first = next((i for i, a in enumerate(args_list) if a != "--debug"), len(args_list))
+    if args_list[first : first + 1] == ["hunt"]:
+        # Oríon's syntax: hunt's options, then the user's command, `--` and all.
+        options, command = _hunt.split_command(args_list[first + 1 :])
+        args_list = [*args_list[: first + 1], *options]
+    elif "--" in args_list:
         split = args_list.index("--")
         args_list, command = args_list[:split], args_list[split + 1 :]
     debug = "--debug" in args_list or os.environ.get("HPSWEEP_DEBUG", "") not in ("", "0")
@@ -215,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        if command is not None and args.command != "run":
+        if command is not None and args.command not in ("run", "hunt"):
             raise UsageError(
                 f"`--` and a command only go with `hpsweep run`, not `hpsweep {args.command}`"
             )
@@ -223,8 +242,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hpsweep.cli import _inspect
 
         name = f"cmd_{args.command}"
-        handler = getattr(_commands, name, None) or getattr(_inspect, name)
-        code: int = handler(args, command) if args.command == "run" else handler(args)
+        handler = (
+            getattr(_commands, name, None)
+            or getattr(_worker, name, None)
+            or getattr(_hunt, name, None)
+            or getattr(_doctor, name, None)
+            or getattr(_inspect, name)
+        )
+        if args.command in _doctor.READ_COMMANDS:
+            _doctor.warn_newer_format(args)  # a study from a newer hpsweep: read, with a warning
+        with_command = args.command in ("run", "hunt")
+        code: int = handler(args, command) if with_command else handler(args)
         return code
     except HpsweepError as error:
         if debug:

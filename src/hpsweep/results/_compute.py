@@ -12,8 +12,6 @@ from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
 
-from hpsweep.engine._study import CONFIG_ATTR
-
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -100,6 +98,8 @@ class StudyData:
     @property
     def config(self) -> Mapping[str, Any] | None:
         """The sweep config hpsweep stored when it created or resumed the study."""
+        from hpsweep.engine._study import CONFIG_ATTR  # here: listing trials needs no engine
+
         config = self.user_attrs.get(CONFIG_ATTR)
         return config if isinstance(config, dict) else None
 
