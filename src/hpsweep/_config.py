@@ -67,8 +67,13 @@ class SweepConfig:
     target: float | None = None
     run_dir: str = "hpsweep-runs"
     trial_cwd: Literal["start", "trial"] = "start"
-    executor: Literal["auto", "thread", "process"] = "auto"
+    executor: Literal["auto", "thread", "process", "ray"] = "auto"
     heartbeat_expiry: float = 60.0
+    ray_address: str | None = None
+    """``executor: ray``: the cluster to join (``auto``, ``HOST:PORT``); None: a local Ray."""
+    resources_per_trial: Mapping[str, float] = field(default_factory=dict)
+    """``executor: ray``: what each trial reserves: ``cpu``, ``gpu`` (fractions allowed), and
+    custom Ray resources by name. Empty means one CPU."""
     initial_points: tuple[Mapping[str, Any], ...] = ()
     """Params to run first, once per study (Ray Tune's ``points_to_evaluate``)."""
     constraints: tuple[str, ...] = ()
@@ -107,6 +112,7 @@ class SweepConfig:
             "trial_cwd",
             "executor",
             "heartbeat_expiry",
+            "ray_address",
             "shell",
         ):
             value = getattr(self, key)
@@ -114,6 +120,8 @@ class SweepConfig:
                 out[key] = value
         if self.command is not None:
             out["command"] = list(self.command)
+        if self.resources_per_trial:
+            out["resources_per_trial"] = dict(self.resources_per_trial)
         out["sampler"] = self.sampler.to_mapping()
         out["pruner"] = self.pruner.to_mapping()
         if self.initial_points:
@@ -160,6 +168,8 @@ KEYS = (
     "trial_cwd",
     "executor",
     "heartbeat_expiry",
+    "ray_address",
+    "resources_per_trial",
     "scheduler",
     "initial_points",
     "constraints",
@@ -186,6 +196,7 @@ ENV_KEYS = (
     "run_dir",
     "executor",
     "heartbeat_expiry",
+    "ray_address",
 )
 
 
@@ -202,7 +213,10 @@ def load_config(
     document: dict[str, Any] = {}
     source = str(path) if path is not None else None
     if path is not None:
-        loaded = _yaml.load_file(path)
+        try:
+            loaded = _yaml.load_file(path)
+        except RecursionError:
+            raise ConfigError(f"{path}: the YAML nests too deeply; flatten it") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(
                 f"{path}: the top level must be a mapping of keys, got {type(loaded).__name__}"
@@ -214,6 +228,7 @@ def load_config(
     document.update({k: v for k, v in (flags or {}).items() if v is not None})
     if "study" not in document:
         document["study"] = Path(path).stem if path is not None else "default"
+    _check_size(document, source)
     config = from_mapping(document, source=source)
     if cli_space:
         extra = SearchSpace.from_cli(list(cli_space))  # its errors quote the -p spec
@@ -228,18 +243,22 @@ def apply_set(document: dict[str, Any], item: str) -> None:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set params.epochs=3")
-    value = _yaml.scalar(text)
+    value = _scalar(text)
     parts = key.split(".")
     if parts[0] in KEYS:
         target = document
     elif isinstance(document.get("params"), dict) and parts[0] in document["params"]:
         target = document["params"]
     elif isinstance(document.get("space"), dict) and key in document["space"]:
-        document["space"] = {**document["space"], key: {"type": "fixed", "value": value}}
+        space = {**document["space"], key: {"type": "fixed", "value": value}}
+        document["space"] = _without_unreachable(space, key, value)
         return
     else:
-        known = list(KEYS) + list(document.get("params") or {})
-        raise ConfigError(f"--set {key}: unknown key {parts[0]!r}{_suggest(parts[0], known)}")
+        params = document.get("params")
+        known = list(KEYS) + (list(params) if isinstance(params, dict) else [])
+        raise ConfigError(
+            f"--set {_shown(key)}: unknown key {parts[0]!r}{_suggest(parts[0], known)}"
+        )
     for depth, part in enumerate(parts[:-1]):
         child = target.get(part)
         if child is None and target is document and part in ("params", "sampler", "pruner"):
@@ -247,20 +266,81 @@ def apply_set(document: dict[str, Any], item: str) -> None:
         if not isinstance(child, dict):
             where = ".".join(parts[: depth + 1])
             raise ConfigError(
-                f"--set {key}: {where!r} is not a mapping, so it has no key {parts[depth + 1]!r}"
+                f"--set {_shown(key)}: {where!r} is not a mapping, so it has no key "
+                f"{parts[depth + 1]!r}"
             )
         target = child
     target[parts[-1]] = value
+
+
+def _without_unreachable(space: dict[str, Any], fixed: str, value: Any) -> dict[str, Any]:
+    """Fixing a param (``--set optimizer=adam``) drops the params whose ``when`` can no longer
+    hold (``momentum`` under ``when: {optimizer: sgd}``), and those that depend on them."""
+    gone = {fixed: value}
+    kept: dict[str, Any] = {}
+    for name, definition in space.items():
+        when = definition.get("when") if isinstance(definition, dict) else None
+        unreachable = isinstance(when, dict) and any(
+            other in gone
+            and (other != fixed or value not in (need if isinstance(need, list) else [need]))
+            for other, need in when.items()
+        )
+        if unreachable:
+            gone[name] = None
+        else:
+            kept[name] = definition
+    return kept
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     if "HPSWEEP_TRIAL_ID" in environ:
         return {}  # inside a trial these variables describe the trial, not a new sweep
     return {
-        key: _yaml.scalar(environ[f"HPSWEEP_{key.upper()}"])
+        key: _scalar(environ[f"HPSWEEP_{key.upper()}"])
         for key in ENV_KEYS
         if f"HPSWEEP_{key.upper()}" in environ
     }
+
+
+def _shown(key: str) -> str:
+    """A key as typed when it prints on one line, else quoted with escapes."""
+    return key if key.isprintable() else repr(key)
+
+
+def _scalar(text: str) -> Any:
+    """``_yaml.scalar``; text nested too deeply for the YAML parser stays a string."""
+    try:
+        return _yaml.scalar(text)
+    except RecursionError:
+        return text
+
+
+MAX_VALUES = 100_000
+"""The most values a config may expand to: a few YAML aliases can otherwise stand for billions."""
+
+
+def _check_size(document: Any, source: str | None) -> None:
+    """Refuse a config whose YAML aliases (``*name``) repeat other aliases until it stands for
+    more than MAX_VALUES values, before anything walks or prints it (a "billion laughs" file)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(document, False)]
+    while stack:
+        value, children_done = stack.pop()
+        if not isinstance(value, (dict, list)) or id(value) in sizes:
+            continue
+        children = list(value.values()) if isinstance(value, dict) else value
+        if not children_done:
+            stack.append((value, True))
+            stack.extend((child, False) for child in children)
+            continue
+        size = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if size > MAX_VALUES:
+            prefix = f"{source}: " if source else ""
+            raise ConfigError(
+                f"{prefix}the config stands for more than {MAX_VALUES} values (YAML aliases "
+                "that repeat other aliases); write the values out instead"
+            )
+        sizes[id(value)] = size
 
 
 def _suggest(name: str, candidates: Sequence[str]) -> str:
@@ -338,13 +418,33 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
         raise fail("give either objective (a Python function) or command, not both")
     if document.get("run_dir") is not None:
         values["run_dir"] = _string(document["run_dir"], "run_dir", fail)
+    if document.get("ray_address") is not None:
+        values["ray_address"] = _string(document["ray_address"], "ray_address", fail)
+    if document.get("resources_per_trial") is not None:
+        values["resources_per_trial"] = _resources(document["resources_per_trial"], fail)
     for key, allowed in (
         ("trial_cwd", ("start", "trial")),
-        ("executor", ("auto", "thread", "process")),
+        ("executor", ("auto", "thread", "process", "ray")),
     ):
         if document.get(key) is not None:
             values[key] = _one_of(document[key], key, allowed, fail)
     return SweepConfig(**values)
+
+
+def _resources(value: Any, fail: Any) -> dict[str, float]:
+    """``{cpu: 1, gpu: 0.5, my_resource: 1}``: what a Ray trial reserves, each a number >= 0."""
+    if not isinstance(value, Mapping) or not value:
+        raise fail(
+            f"resources_per_trial must be a mapping such as {{cpu: 1, gpu: 0.5}}, got {value!r}"
+        )
+    resources: dict[str, float] = {}
+    for name, amount in value.items():
+        key = f"resources_per_trial.{name}"
+        number = _number(amount, key, fail)
+        if number < 0:
+            raise fail(f"{key} must be >= 0, got {amount!r}")
+        resources[str(name).lower() if str(name).lower() in ("cpu", "gpu") else str(name)] = number
+    return resources
 
 
 def _string(value: Any, key: str, fail: Any) -> str:

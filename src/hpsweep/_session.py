@@ -187,6 +187,8 @@ def execute(
     finally:
         executor.close()
         store.close()
+        if progress is not None:
+            progress.close()
 
 
 def _template_names(config: SweepConfig) -> list[str]:

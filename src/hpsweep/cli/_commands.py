@@ -71,10 +71,7 @@ def cmd_run(args: argparse.Namespace, command: list[str] | None) -> int:
             "space: section in the config"
         )
     progress = make_progress(quiet=args.quiet)  # live on a terminal, plain in logs
-    try:
-        summary = execute(config, progress=progress)
-    finally:
-        progress.close()  # stops the live view before the summary line
+    summary = execute(config, progress=progress)  # closes the live view before we print
     print(f"hpsweep: {run_summary_line(summary)}", file=sys.stderr)
     return summary.exit_code
 
