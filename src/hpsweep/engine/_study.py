@@ -10,6 +10,7 @@ from typing import Any
 from hpsweep._config import SweepConfig
 from hpsweep._errors import ConfigError
 from hpsweep._errors import StoreNotFound
+from hpsweep.engine._algorithms import enqueue_initial_points
 from hpsweep.engine._algorithms import make_pruner
 from hpsweep.engine._algorithms import make_sampler
 from hpsweep.engine._storage import Store
@@ -23,14 +24,21 @@ RUN_ATTR = "hpsweep:run"
 SUPERSEDED_ATTR = "hpsweep:superseded"
 
 
-def open_study(config: SweepConfig, store: Store) -> optuna.Study:
-    """Create the study or load the existing one, checking that its directions agree."""
+def open_study(config: SweepConfig, store: Store, *, record_config: bool = True) -> optuna.Study:
+    """Create the study or load the existing one, checking that its directions agree.
+    ``record_config=False`` (``hpsweep worker``) leaves the stored config as it is, so that one
+    worker's host settings (-j, --executor, ...) do not become every later worker's."""
     import optuna
 
     sampler = make_sampler(
-        config.sampler.name, config.sampler.kwargs, seed=config.seed, space=config.space
+        config.sampler.name,
+        config.sampler.kwargs,
+        seed=config.seed,
+        space=config.space,
+        directions=config.directions,
+        n_trials=config.n_trials,
     )
-    pruner = make_pruner(config.pruner.name, config.pruner.kwargs)
+    pruner = make_pruner(config.pruner.name, config.pruner.kwargs, directions=config.directions)
     with store.mutex():
         existing = find_study(store, config.study)
         if existing is not None:
@@ -49,7 +57,10 @@ def open_study(config: SweepConfig, store: Store) -> optuna.Study:
             directions=list(config.directions),
             load_if_exists=True,
         )
-        study.set_user_attr(CONFIG_ATTR, json.loads(json.dumps(config.to_mapping(), default=str)))
+        if record_config or stored_config(study) is None:
+            mapping = config.to_mapping()
+            study.set_user_attr(CONFIG_ATTR, json.loads(json.dumps(mapping, default=str)))
+        enqueue_initial_points(study, config.initial_points, config.space)
     return study
 
 

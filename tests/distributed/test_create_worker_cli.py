@@ -1,0 +1,80 @@
+"""`hpsweep create` and `hpsweep worker` on the embedded store: no server needed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from hpsweep.engine import open_store
+
+
+def hpsweep(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hpsweep", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_create_then_workers_need_only_study_and_storage(workdir: Path) -> None:
+    (workdir / "objectives.py").write_text("def f(p):\n    return p['x']\n")
+    (workdir / "sweep.yaml").write_text(
+        "objective: objectives:f\nn_trials: 6\nsampler: random\n"
+        "space:\n  x: {type: float, low: 0, high: 1}\n"
+    )
+    created = hpsweep(workdir, "create", "sweep.yaml", "--storage", "s.journal")
+    assert created.returncode == 0, created.stderr
+    assert "created study 'sweep'" in created.stderr
+    done = hpsweep(
+        workdir,
+        "worker",
+        "--study",
+        "sweep",
+        "-q",
+        "-j",
+        "2",
+        env={"HPSWEEP_STORAGE": "s.journal", "HPSWEEP_HOST_ID": "node-7"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "6 in the study" in done.stderr
+    store = open_store(str(workdir / "s.journal"), readonly=True)
+    try:
+        study = optuna.load_study(study_name="sweep", storage=store.storage)
+        assert len(study.trials) == 6
+        stored = study.user_attrs["hpsweep.config"]
+        assert "storage" not in stored and "jobs" not in stored  # the worker's -j stays its own
+        owners = store.storage.get_study_system_attrs(study._study_id)
+        assert {v["host"] for k, v in owners.items() if k.startswith("hpsweep:owner:")} == {
+            "node-7"
+        }
+    finally:
+        store.close()
+    again = hpsweep(workdir, "worker", "--study", "sweep", "--storage", "s.journal", "-q")
+    assert again.returncode == 0 and "0 in the study" not in again.stderr  # nothing left to do
+
+
+def test_worker_and_create_errors_are_one_line(workdir: Path) -> None:
+    (workdir / "bare.yaml").write_text("space:\n  x: {type: float, low: 0, high: 1}\n")
+    cases = [
+        (["create", "bare.yaml"], "workers need something to run"),
+        (["worker", "--study", "x"], "needs --storage"),
+        (
+            ["run", "--executor", "ray", "-p", "x=float(0,1)", "-n", "1", "--", "true"],
+            "executor: ray runs Python objectives",
+        ),
+    ]
+    for args, expected in cases:
+        done = hpsweep(workdir, *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert expected in done.stderr, done.stderr

@@ -1,0 +1,185 @@
+"""The PostgreSQL store: URLs, Optuna's schema, the advisory-lock mutex, retries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy.exc
+
+from hpsweep._errors import StorageError
+from hpsweep.engine import open_store
+from hpsweep.engine._postgres import Retry
+from hpsweep.engine._postgres import driver_url
+from hpsweep.engine._postgres import is_connection_error
+from hpsweep.engine._postgres import lock_key
+
+from ._servers import PG_PASSWORD
+
+
+def test_urls_map_to_psycopg_3() -> None:
+    assert driver_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert driver_url("postgres://u@h:5433/db") == "postgresql+psycopg://u@h:5433/db"
+    assert driver_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"
+
+
+def test_lock_keys_are_stable_signed_64_bit_integers() -> None:
+    assert lock_key("s") == lock_key("s") != lock_key("t")
+    assert -(2**63) <= lock_key("s") < 2**63
+    assert lock_key("s") == -1929780724328848821  # the same on every host, forever
+
+
+def _outage(times: int) -> object:
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise optuna.exceptions.StorageInternalError("commit failed") from (
+                sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed"))
+            )
+        return "ok"
+
+    return flaky
+
+
+def test_retry_rides_out_an_outage_then_gives_up_in_one_line() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    retry = Retry(
+        retry_for=5.0, display_url="postgresql://u:***@h/db", sleep=sleep, clock=lambda: now[0]
+    )
+    assert retry.call("get", _outage(3)) == "ok"  # type: ignore[arg-type]
+    assert retry.retries == 3
+    with pytest.raises(StorageError) as raised:
+        retry.call("get", _outage(1000))  # type: ignore[arg-type]
+    assert "\n" not in str(raised.value)
+    assert "postgresql://u:***@h/db" in str(raised.value) and "server closed" in str(raised.value)
+    assert 5.0 <= now[0] < 20.0  # bounded: it stopped once retry_for had passed
+
+
+def test_only_connection_errors_are_retried() -> None:
+    retry = Retry(sleep=lambda s: None)
+
+    def broken() -> None:
+        raise optuna.exceptions.StorageInternalError("too long") from (
+            sqlalchemy.exc.DataError("INSERT", {}, Exception("value too long"))
+        )
+
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        retry.call("set", broken)
+    assert retry.retries == 0
+    assert not is_connection_error(ValueError("x"))
+
+
+def test_run_writes_optunas_schema_that_optuna_reads(pg_url: str, workdir: Path) -> None:
+    (workdir / "objectives.py").write_text("def f(p):\n    return p['x'] ** 2\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hpsweep",
+            "run",
+            "-q",
+            "-n",
+            "6",
+            "--study",
+            "s",
+            "--storage",
+            pg_url,
+            "-p",
+            "x=float(-1,1)",
+            "--objective",
+            "objectives:f",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert PG_PASSWORD not in done.stderr  # the summary names the store masked
+    psycopg_url = pg_url.replace("postgresql://", "postgresql+psycopg://")
+    listed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "optuna"),
+            "trials",
+            "--storage",
+            psycopg_url,
+            "--study-name",
+            "s",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count('"COMPLETE"') == 6
+    store = open_store(pg_url, readonly=True)
+    try:
+        study = optuna.load_study(study_name="s", storage=store.storage)
+        assert study.user_attrs["hpsweep.config"]["study"] == "s"
+        assert all(t.user_attrs["why"] == "complete" for t in study.trials)
+    finally:
+        store.close()
+
+
+def test_the_mutex_is_an_advisory_lock_per_study(pg_url: str) -> None:
+    stores = [open_store(pg_url, study="a") for _ in range(2)] + [open_store(pg_url, study="b")]
+    try:
+        # the schema must exist for the fence query: opening created it
+        held = threading.Event()
+        release = threading.Event()
+
+        def hold() -> None:
+            with stores[0].mutex():
+                held.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert held.wait(10)
+            started = time.monotonic()
+            with stores[2].mutex():  # another study: its own key, not blocked
+                pass
+            assert time.monotonic() - started < 1.0
+            waited: list[float] = []
+
+            def contend() -> None:
+                began = time.monotonic()
+                with stores[1].mutex():
+                    waited.append(time.monotonic() - began)
+
+            contender = threading.Thread(target=contend)
+            contender.start()
+            time.sleep(0.5)
+            assert not waited, "the same study's mutex was taken twice at once"
+            release.set()
+            contender.join(10)
+            assert waited and waited[0] >= 0.4
+        finally:
+            release.set()
+            holder.join(10)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_missing_database_is_one_line(pg_url: str) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/no_such_db"
+    with pytest.raises(StorageError) as raised:
+        open_store(missing)
+    message = str(raised.value)
+    assert "\n" not in message and PG_PASSWORD not in message
+    assert "no_such_db" in message and "createdb" in message
