@@ -51,10 +51,10 @@ class _Running:
     spec: TrialSpec
     started: float
     deadline: float | None
+    sampled: dict[str, Any]
     steps: set[int] = field(default_factory=set)
     prune_decided: bool = False
     prune_deadline: float | None = None
-    last_value: float | None = None
 
 
 @dataclass
@@ -268,7 +268,9 @@ class Controller:
                 trial._trial_id, RUN_ATTR, {"owner": self.owner.id, "finished_before": finished}
             )
         sampled = suggest(trial, self.config.space)
-        attrs = trial.user_attrs
+        # Only a waiting trial (a retry, a re-run) was created with attributes; skip the read
+        # otherwise, which is a round trip on a server database.
+        attrs = trial.user_attrs if waiting else {}
         attempt = int(attrs.get("attempt", 0))
         root = int(attrs.get("retry_of", trial.number))
         spec = TrialSpec(
@@ -281,7 +283,7 @@ class Controller:
             env=self._gpu_slots.acquire(trial.number) if self._gpu_slots else {},
         )
         deadline = now + self.config.trial_timeout if self.config.trial_timeout else None
-        self._running[trial.number] = _Running(trial, spec, now, deadline)
+        self._running[trial.number] = _Running(trial, spec, now, deadline, sampled)
         self.executor.start(spec)
         self.progress.trial_started(trial.number, sampled)
         return True
@@ -304,7 +306,6 @@ class Controller:
             self.executor.decide(event.number, running.prune_decided)
             return
         running.steps.add(event.step)
-        running.last_value = event.value
         running.trial.report(event.value, event.step)
         prune = running.trial.should_prune()
         self.executor.decide(event.number, prune)
@@ -452,7 +453,7 @@ class Controller:
             state={"complete": "complete", "pruned": "pruned"}.get(why, "fail"),
             why=why,
             values=tuple(values) if values is not None else None,
-            params=running.trial.params,
+            params=running.sampled,
             duration_s=self._clock() - running.started,
             error=error,
             retry_scheduled=retry,
