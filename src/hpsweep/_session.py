@@ -155,16 +155,18 @@ def execute(
     from hpsweep.engine import Owner
     from hpsweep.engine import open_store
     from hpsweep.engine import open_study
+    from hpsweep.engine._study import make_algorithms
 
     if config.command is not None:
         from hpsweep.runner import check_template
 
         check_template(config.command, _template_names(config))
     slots = gpu_slots(config)
+    algorithms = make_algorithms(config)
     executor = make_executor(config, objective, resolve_jobs(config, slots))
     store = open_store(config.storage, study=config.study)  # scopes a server DB's budget lock
     try:
-        study = open_study(config, store, record_config=record_config)
+        study = open_study(config, store, record_config=record_config, algorithms=algorithms)
         trial_root = (
             (Path(config.run_dir) / config.study).absolute() if uses_trial_dirs(executor) else None
         )

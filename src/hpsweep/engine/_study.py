@@ -17,6 +17,8 @@ from hpsweep.engine._storage import Store
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.pruners import BasePruner
+    from optuna.samplers import BaseSampler
     from optuna.trial import FrozenTrial
 
 CONFIG_ATTR = "hpsweep.config"
@@ -24,12 +26,9 @@ RUN_ATTR = "hpsweep:run"
 SUPERSEDED_ATTR = "hpsweep:superseded"
 
 
-def open_study(config: SweepConfig, store: Store, *, record_config: bool = True) -> optuna.Study:
-    """Create the study or load the existing one, checking that its directions agree.
-    ``record_config=False`` (``hpsweep worker``) leaves the stored config as it is, so that one
-    worker's host settings (-j, --executor, ...) do not become every later worker's."""
-    import optuna
-
+def make_algorithms(config: SweepConfig) -> tuple[BaseSampler, BasePruner]:
+    """The study's sampler and pruner; built before any store is opened, so that a bad name
+    is an error that leaves no trace."""
     sampler = make_sampler(
         config.sampler.name,
         config.sampler.kwargs,
@@ -39,6 +38,22 @@ def open_study(config: SweepConfig, store: Store, *, record_config: bool = True)
         n_trials=config.n_trials,
     )
     pruner = make_pruner(config.pruner.name, config.pruner.kwargs, directions=config.directions)
+    return sampler, pruner
+
+
+def open_study(
+    config: SweepConfig,
+    store: Store,
+    *,
+    record_config: bool = True,
+    algorithms: tuple[BaseSampler, BasePruner] | None = None,
+) -> optuna.Study:
+    """Create the study or load the existing one, checking that its directions agree.
+    ``record_config=False`` (``hpsweep worker``) leaves the stored config as it is, so that one
+    worker's host settings (-j, --executor, ...) do not become every later worker's."""
+    import optuna
+
+    sampler, pruner = algorithms or make_algorithms(config)
     with store.mutex():
         existing = find_study(store, config.study)
         if existing is not None:
