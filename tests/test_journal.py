@@ -10,6 +10,7 @@ import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from hpsweep._errors import ConfigError
 from hpsweep._errors import StorageError
 from hpsweep.engine import open_store
 from hpsweep.engine._journal import DurableJournalFile
@@ -98,7 +99,7 @@ def test_storage_urls(tmp_path: Path) -> None:
     sqlite.close()
     assert open_store(str(tmp_path / "s.db")).kind == "rdb"  # recognised by its header
     assert open_store(f"journal://{tmp_path}/j.journal").kind == "journal"
-    with pytest.raises(StorageError, match=r"unsupported storage URL 'ftp://u:\*\*\*@h/x'"):
+    with pytest.raises(ConfigError, match=r"unsupported storage URL 'ftp://u:\*\*\*@h/x'"):
         open_store("ftp://u:secret@h/x")
-    with pytest.raises(StorageError, match="directory .* is missing"):
+    with pytest.raises(ConfigError, match="directory .* is missing"):
         open_store(str(tmp_path / "nope" / "s.journal"))
