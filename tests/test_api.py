@@ -127,3 +127,24 @@ def test_search_decorator_runs_the_study_from_yaml_and_argv(workdir: Path) -> No
     with pytest.raises(SystemExit, match="unknown key 'nope'"):
         train(["--set", "nope=1"])
     assert sys.argv  # argv itself is untouched
+
+
+def test_run_takes_initial_points_scheduler_and_constraints(workdir: Path) -> None:
+    seen: list[float] = []
+
+    def objective(p: dict[str, float]) -> dict[str, float]:
+        seen.append(p["x"])
+        return {"loss": (p["x"] - 0.5) ** 2, "size": p["x"]}
+
+    result = hpsweep.run(
+        objective,
+        space={"x": hpsweep.Float(0, 1)},
+        n_trials=5,
+        seed=0,
+        metric="loss",
+        initial_points=[{"x": 0.25}],
+        scheduler={"name": "asha", "grace_period": 1},
+        constraints=["size <= 0.9"],
+        progress=_quiet(),
+    )
+    assert seen[0] == 0.25 and len(result.trials) == 5

@@ -69,7 +69,10 @@ def run(
     study: str = "default",
     params: Mapping[str, Any] | None = None,
     sampler: str | Mapping[str, Any] = "auto",
-    pruner: str | Mapping[str, Any] = "median",
+    pruner: str | Mapping[str, Any] | None = None,
+    scheduler: str | Mapping[str, Any] | None = None,
+    initial_points: Sequence[Mapping[str, Any]] | None = None,
+    constraints: Sequence[str] | None = None,
     seed: int | None = None,
     jobs: int = 1,
     timeout: float | None = None,
@@ -80,7 +83,8 @@ def run(
     progress: Progress | None = None,
 ) -> StudyResult:
     """Run ``objective(params) -> float | dict | sequence`` over ``space`` until the study holds
-    ``n_trials`` trials (counting earlier runs of the same study)."""
+    ``n_trials`` trials (counting earlier runs of the same study). Settings mean what the same
+    keys of the sweep YAML mean (docs/configuration.md); ``pruner`` defaults to ``median``."""
     document: dict[str, Any] = {
         "study": study,
         "storage": storage,
@@ -94,7 +98,11 @@ def run(
         "max_failures": max_failures,
         "retries": retries,
         "target": target,
+        "scheduler": scheduler,
+        "initial_points": [dict(p) for p in initial_points] if initial_points else None,
+        "constraints": list(constraints) if constraints else None,
         "params": dict(params or {}),
+        "space": _as_space(space).to_mapping(),
     }
     if directions is not None:
         document["directions"] = list(directions)
@@ -103,7 +111,6 @@ def run(
     if metric is not None:
         document["metric"] = metric
     config = from_mapping({k: v for k, v in document.items() if v is not None})
-    config = dataclasses.replace(config, space=_as_space(space))
     return run_config(config, objective=objective, progress=progress, handle_signals=False)
 
 
