@@ -22,7 +22,7 @@ from hpsweep.engine import Owner
 from hpsweep.engine import open_store
 from hpsweep.engine import open_study
 from hpsweep.engine._liveness import OWNER_PREFIX
-from hpsweep.engine._study import RUN_ATTR
+from hpsweep.engine._liveness import RUN_ATTR
 from hpsweep.runner import FakeClock
 from hpsweep.runner import FakeExecutor
 from hpsweep.runner import FakeTrial

@@ -28,9 +28,9 @@ from hpsweep.engine import suggest
 from hpsweep.engine._algorithms import record_constraints
 from hpsweep.engine._algorithms import sampler_exhausted
 from hpsweep.engine._liveness import OWNER_PREFIX
-from hpsweep.engine._liveness import owner_is_dead
-from hpsweep.engine._study import RUN_ATTR
-from hpsweep.engine._study import SUPERSEDED_ATTR
+from hpsweep.engine._liveness import RUN_ATTR
+from hpsweep.engine._liveness import SUPERSEDED_ATTR
+from hpsweep.engine._liveness import recover_lost_trials
 from hpsweep.engine._study import counts_toward_budget
 from hpsweep.runner import Ended
 from hpsweep.runner import Event
@@ -495,48 +495,17 @@ class Controller:
 
     def _recover_lost(self) -> None:
         """Close trials left RUNNING by dead controllers as lost, and queue their params again."""
-        from optuna.trial import TrialState
-
-        storage = self.store.storage
-        study_id = self.study._study_id
-        owners = {
-            key[len(OWNER_PREFIX) :]: value
-            for key, value in storage.get_study_system_attrs(study_id).items()
-            if key.startswith(OWNER_PREFIX)
-        }
-        now = self._wall()
-        for trial in storage.get_all_trials(
-            study_id, deepcopy=False, states=(TrialState.RUNNING,)
+        for number in recover_lost_trials(
+            self.store,
+            self.study,
+            me=self.owner,
+            now=self._wall(),
+            expiry=self.config.heartbeat_expiry,
         ):
-            run = trial.system_attrs.get(RUN_ATTR)
-            if not isinstance(run, dict) or run.get("owner") == self.owner.id:
-                continue  # not ours to judge (a plain Optuna worker), or ours and alive
-            if not owner_is_dead(
-                owners.get(str(run.get("owner"))),
-                me=self.owner,
-                now=now,
-                expiry=self.config.heartbeat_expiry,
-            ):
-                continue
-            with self.store.mutex():
-                current = storage.get_trial(trial._trial_id)
-                if current.state != TrialState.RUNNING:
-                    continue  # another controller recovered it first
-                storage.set_trial_user_attr(trial._trial_id, "why", "lost")
-                storage.set_trial_user_attr(
-                    trial._trial_id, "error", "its controller died while it ran"
-                )
-                storage.set_trial_system_attr(trial._trial_id, SUPERSEDED_ATTR, True)
-                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-                self._enqueue_again(
-                    current.params,
-                    int(current.user_attrs.get("retry_of", current.number)),
-                    int(current.user_attrs.get("attempt", 0)),
-                )
             self._counts["lost"] = self._counts.get("lost", 0) + 1
             self.progress.message(
-                f"trial {trial.number} was left running by a controller that "
-                "died; it is marked lost and its params will run again"
+                f"trial {number} was left running by a controller that died; it is marked lost "
+                "and its params will run again"
             )
 
     # ------------------------------------------------------------- accounting

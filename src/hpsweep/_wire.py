@@ -97,7 +97,7 @@ def decode_decision(line: bytes) -> bool:
     try:
         body = json.loads(line)
         return bool(body["prune"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise WireError(f"invalid decision line {line[:80]!r}") from None
 
 
@@ -107,6 +107,8 @@ def decode(line: bytes | str) -> Message:
         body = json.loads(line)
     except ValueError:
         raise WireError(f"not JSON: {_excerpt(line)}") from None
+    except RecursionError:
+        raise WireError(f"JSON nested too deeply: {_excerpt(line)}") from None
     if not isinstance(body, dict):
         raise WireError(f"expected a JSON object, got {_excerpt(line)}")
     version = body.get("v", PROTOCOL_VERSION)
@@ -145,6 +147,8 @@ def parse_marker(line: str) -> Report | Final | Pruned | None:
         body = json.loads(text)
     except ValueError:
         raise WireError(f"marker line is not JSON: {_excerpt(text)}") from None
+    except RecursionError:
+        raise WireError(f"marker line nests JSON too deeply: {_excerpt(text)}") from None
     if not isinstance(body, dict):
         raise WireError(f"marker line must hold a JSON object, got {_excerpt(text)}")
     if "result" in body:
@@ -173,7 +177,12 @@ def _report(body: dict[str, object]) -> Report:
             step = int(step)
         else:
             raise WireError(f"'step' must be a non-negative integer, got {step!r}")
+    if step is not None and step >= _MAX_STEP:
+        raise WireError(f"'step' must be below 2**63 (what a database can store), got {step!r}")
     return Report(float(value), step)
+
+
+_MAX_STEP = 2**63
 
 
 def _excerpt(line: bytes | str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +42,44 @@ _StrictLoader.add_constructor(
 )
 
 
+MAX_DEPTH = 100
+"""Brackets nested deeper than this are refused before PyYAML sees them: its scanner takes time
+quadratic in the depth (30 kB of '[' take minutes), and its parser recurses."""
+
+
+def too_deep(text: str) -> bool:
+    """Whether ``text`` opens more than MAX_DEPTH flow brackets at once (counted everywhere, in
+    quotes too: it errs only on absurd text)."""
+    depth = 0
+    for char in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if char in "[{" else max(0, depth - 1)
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
 def loads(text: str, *, source: str = "<string>") -> Any:
+    if too_deep(text):
+        raise ConfigError(
+            f"{source}: brackets nest more than {MAX_DEPTH} levels deep; flatten the YAML"
+        )
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
+    except yaml.reader.ReaderError as error:
+        raise ConfigError(
+            f"{source}: character {error.character!r} at position {error.position + 1} is not "
+            "allowed in YAML; remove it"
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(f"{source}: {where}{error.problem}; fix the YAML syntax") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: invalid YAML: {error}") from None
+        raise ConfigError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: the YAML nests too deeply; flatten it") from None
 
 
 def load_file(path: str | Path) -> Any:
@@ -69,7 +97,9 @@ def scalar(text: str) -> Any:
     → None); text that YAML cannot read stays a string."""
     if text.strip().lower() == "none":
         return None
+    if too_deep(text):
+        return text
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506
-    except (yaml.YAMLError, ConfigError):
+    except (yaml.YAMLError, ConfigError, RecursionError):
         return text

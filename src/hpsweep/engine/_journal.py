@@ -15,9 +15,11 @@ optuna-dashboard and ``optuna trials --storage FILE`` read it. Three things diff
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -45,8 +47,19 @@ class DurableJournalFile(BaseJournalBackend):
             raise StoreNotFound(
                 f"no store at {path}; run `hpsweep run` there first or pass --storage"
             ) from None
+        except IsADirectoryError:
+            raise StorageError(_directory_message(path)) from None
         except OSError as error:
+            if not readonly and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise StorageError(
+                    f"cannot write to the store {path}: {error.strerror}; `run` needs write "
+                    "access to it (info, trials and best only read): fix its permissions, or "
+                    "copy it somewhere writable"
+                ) from None
             raise StorageError(f"cannot open the store {path}: {error.strerror}") from None
+        if stat.S_ISDIR(os.fstat(self._fd).st_mode):  # read-only opens of a directory succeed
+            os.close(self._fd)
+            raise StorageError(_directory_message(path))
         self._lock_depth = 0
         self._offset = 0
         self._lines = 0
@@ -57,6 +70,12 @@ class DurableJournalFile(BaseJournalBackend):
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+    @property
+    def records_read(self) -> int:
+        """How many records (lines) the reads so far went through: after a replay that failed,
+        the number of the record it failed on."""
+        return self._lines
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -116,10 +135,10 @@ class DurableJournalFile(BaseJournalBackend):
                     continue
                 try:
                     yield json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise StorageError(
                         f"{self.path}: record {number + 1} is damaged; "
-                        "run `hpsweep doctor` to inspect and repair the store"
+                        f"run {doctor_command(self.path)} to inspect and repair the store"
                     ) from None
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
@@ -143,6 +162,20 @@ class DurableJournalFile(BaseJournalBackend):
                     "free some space or fix permissions, then run the same command again "
                     "(finished trials are kept)"
                 ) from None
+
+
+def doctor_command(path: str) -> str:
+    """The `hpsweep doctor` command line for the store at ``path``, quoted for a message."""
+    if path == "hpsweep.journal":
+        return "`hpsweep doctor`"
+    return f"`hpsweep doctor --storage {path}`"
+
+
+def _directory_message(path: str) -> str:
+    return (
+        f"the store {path} is a directory; give a file in it, e.g. "
+        f"--storage {os.path.join(path, 'hpsweep.journal')}"
+    )
 
 
 def _is_commit_point(log: dict[str, Any]) -> bool:

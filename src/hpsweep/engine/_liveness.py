@@ -13,9 +13,19 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
+if TYPE_CHECKING:
+    import optuna
+
+    from hpsweep.engine._storage import Store
+
 OWNER_ATTR = "hpsweep:owner"
+RUN_ATTR = "hpsweep:run"
+"""Trial system attribute: the controller that asked the trial, and how many had finished."""
+SUPERSEDED_ATTR = "hpsweep:superseded"
+"""Trial system attribute: this attempt was replaced by a re-run and leaves the budget."""
 OWNER_PREFIX = "hpsweep:owner:"
 DEFAULT_HEARTBEAT_EXPIRY = 60.0
 
@@ -100,3 +110,50 @@ def owner_is_dead(record: dict[str, Any] | None, *, me: Owner, now: float, expir
     if record.get("host") == me.host and record.get("boot") != me.boot and me.boot:
         return True  # this machine rebooted since
     return now - float(record.get("beat", 0.0)) > expiry
+
+
+def recover_lost_trials(
+    store: Store, study: optuna.Study, *, me: Owner, now: float, expiry: float
+) -> list[int]:
+    """Close the RUNNING trials of ``study`` whose controller is dead as ``lost`` (failed and
+    superseded, so they do not count toward the budget) and queue their params to run again,
+    linked to their first attempt; returns their numbers. Trials without an hpsweep owner tag
+    (plain Optuna workers) and ``me``'s own trials are left alone."""
+    from optuna.trial import TrialState
+
+    storage = store.storage
+    study_id = study._study_id
+    owners = {
+        key[len(OWNER_PREFIX) :]: value
+        for key, value in storage.get_study_system_attrs(study_id).items()
+        if key.startswith(OWNER_PREFIX)
+    }
+    recovered = []
+    for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+        run = trial.system_attrs.get(RUN_ATTR)
+        if not isinstance(run, dict) or run.get("owner") == me.id:
+            continue  # not ours to judge (a plain Optuna worker), or ours and alive
+        record = owners.get(str(run.get("owner")))
+        if not owner_is_dead(
+            record if isinstance(record, dict) else None, me=me, now=now, expiry=expiry
+        ):
+            continue
+        with store.mutex():
+            current = storage.get_trial(trial._trial_id)
+            if current.state != TrialState.RUNNING:
+                continue  # another controller recovered it first
+            storage.set_trial_user_attr(trial._trial_id, "why", "lost")
+            storage.set_trial_user_attr(
+                trial._trial_id, "error", "its controller died while it ran"
+            )
+            storage.set_trial_system_attr(trial._trial_id, SUPERSEDED_ATTR, True)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            study.enqueue_trial(
+                dict(current.params),
+                user_attrs={
+                    "retry_of": int(current.user_attrs.get("retry_of", current.number)),
+                    "attempt": int(current.user_attrs.get("attempt", 0)),
+                },
+            )
+        recovered.append(trial.number)
+    return recovered

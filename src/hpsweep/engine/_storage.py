@@ -30,10 +30,10 @@ _SQLITE_DAMAGE = re.compile(r"malformed|not a database|file is encrypted|disk I/
 
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``, safe to print and log: the one in
-    ``user:password@`` (up to the last ``@``, since a password may hold ``@`` or ``/``) and a
-    ``password=`` query parameter."""
-    masked = re.sub(r"(://[^/:@?#]*:)[^?#]*@", r"\1***@", url)
-    return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*", r"\1***", masked)
+    ``user:password@`` (up to the last ``@``: a password may hold ``@``, ``/``, ``#``, ...) and
+    a ``password=`` query parameter."""
+    masked = re.sub(r"(://[^/:@?#]*:).*@", r"\1***@", url)
+    return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
 
 
 FORMAT_ATTR = "hpsweep:format"
@@ -172,6 +172,7 @@ def _open_journal(path: str, *, readonly: bool) -> Store:
     from optuna.storages import JournalStorage
 
     from hpsweep.engine._journal import DurableJournalFile
+    from hpsweep.engine._journal import doctor_command
 
     if not path:
         raise ConfigError("journal:// needs a path, e.g. journal:///tmp/studies.journal")
@@ -186,10 +187,16 @@ def _open_journal(path: str, *, readonly: bool) -> Store:
         raise
     except Exception as error:  # a record that is JSON but not an operation Optuna can replay
         backend.close()
+        if isinstance(error, AssertionError):  # Optuna's replay met an op_code it does not know
+            raise StorageError(
+                f"{path}: record {backend.records_read} is an operation this Optuna does not "
+                "know (written by a newer Optuna?); upgrade optuna, or run "
+                f"{doctor_command(path)} to inspect the store"
+            ) from None
         raise StorageError(
             f"{path}: record {backend.records_read} cannot be replayed ({type(error).__name__}: "
-            f"{_first_line(error)}); run `hpsweep doctor --storage {path}` to inspect and "
-            "repair the store"
+            f"{_first_line(error)}); run {doctor_command(path)} to inspect and repair the "
+            "store"
         ) from None
     return Store(url=path, storage=storage, kind="journal", journal=backend)
 

@@ -13,7 +13,10 @@ from hpsweep._errors import StoreNotFound
 from hpsweep.engine._algorithms import enqueue_initial_points
 from hpsweep.engine._algorithms import make_pruner
 from hpsweep.engine._algorithms import make_sampler
+from hpsweep.engine._liveness import SUPERSEDED_ATTR
 from hpsweep.engine._storage import Store
+from hpsweep.engine._storage import check_format
+from hpsweep.engine._storage import mark_format
 
 if TYPE_CHECKING:
     import optuna
@@ -22,8 +25,6 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 CONFIG_ATTR = "hpsweep.config"
-RUN_ATTR = "hpsweep:run"
-SUPERSEDED_ATTR = "hpsweep:superseded"
 
 
 def make_algorithms(config: SweepConfig) -> tuple[BaseSampler, BasePruner]:
@@ -57,6 +58,7 @@ def open_study(
     with store.mutex():
         existing = find_study(store, config.study)
         if existing is not None:
+            check_format(store, existing, config.study)  # a newer hpsweep's study: refuse
             stored = [d.name.lower() for d in store.storage.get_study_directions(existing)]
             if stored != list(config.directions):
                 raise ConfigError(
@@ -72,8 +74,10 @@ def open_study(
             directions=list(config.directions),
             load_if_exists=True,
         )
+        mark_format(store, study._study_id)
         if record_config or stored_config(study) is None:
             mapping = config.to_mapping()
+            mapping.pop("storage", None)  # its own URL, password and all: workers pass it
             study.set_user_attr(CONFIG_ATTR, json.loads(json.dumps(mapping, default=str)))
         enqueue_initial_points(study, config.initial_points, config.space)
     return study

@@ -180,6 +180,13 @@ class _JournalReplay:
         gc.disable()
         try:
             return self._replay(intermediate)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            from hpsweep.engine._journal import doctor_command  # error path only: loads optuna
+
+            raise StorageError(
+                f"{self.path}: a record is not a valid journal operation; run "
+                f"{doctor_command(self.path)} to inspect and repair the store"
+            ) from None
         finally:
             if collecting:
                 gc.enable()
@@ -402,6 +409,10 @@ def _read_logs(path: str, *, intermediate: bool = True) -> list[dict[str, Any]]:
         raise StoreNotFound(
             f"no store at {path}; run `hpsweep run` there first or pass --storage"
         ) from None
+    except IsADirectoryError:
+        raise StorageError(
+            f"{path} is a directory, not a store; pass the store file with --storage"
+        ) from None
     except OSError as error:
         raise StorageError(f"cannot open the store {path}: {error.strerror}") from None
     end = data.rfind(b"\n")
@@ -420,9 +431,11 @@ def _read_logs(path: str, *, intermediate: bool = True) -> list[dict[str, Any]]:
             try:
                 json.loads(line)
             except ValueError:
+                from hpsweep.engine._journal import doctor_command
+
                 raise StorageError(
                     f"{path}: record {number + 1} is damaged; "
-                    "run `hpsweep doctor` to inspect and repair the store"
+                    f"run {doctor_command(path)} to inspect and repair the store"
                 ) from None
         raise
     return logs
