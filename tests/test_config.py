@@ -168,13 +168,16 @@ def test_config_round_trips_through_its_mapping(tmp_path: Path) -> None:
 
 
 def test_fixing_a_param_drops_the_params_that_can_no_longer_exist(tmp_path: Path) -> None:
-    path = write(tmp_path / "sweep.yaml", """
+    path = write(
+        tmp_path / "sweep.yaml",
+        """
 space:
   optimizer: [adam, sgd]
   momentum: {type: float, low: 0.0, high: 0.99, when: {optimizer: sgd}}
   nesterov: {type: categorical, choices: [true, false], when: {momentum: 0.5}}
   lr: {type: float, low: 1.0e-4, high: 1.0, log: true}
-""")
+""",
+    )
     config = load_config(path, sets=["optimizer=adam"], environ={})
     assert config.space.names == ("optimizer", "lr")
     kept = load_config(path, sets=["optimizer=sgd"], environ={})

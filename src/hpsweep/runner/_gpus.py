@@ -54,16 +54,24 @@ class GpuSlots:
         self, devices: Sequence[str], *, per_gpu: int = 1, gpus_per_trial: int = 1
     ) -> None:
         if per_gpu < 1 or gpus_per_trial < 1:
-            raise ConfigError(f"--per-gpu and --gpus-per-trial must be >= 1, got "
-                              f"per_gpu={per_gpu}, gpus_per_trial={gpus_per_trial}")
+            raise ConfigError(
+                f"--per-gpu and --gpus-per-trial must be >= 1, got "
+                f"per_gpu={per_gpu}, gpus_per_trial={gpus_per_trial}"
+            )
         if per_gpu > 1 and gpus_per_trial > 1:
-            raise ConfigError("give --per-gpu (trials share a GPU) or --gpus-per-trial (a trial "
-                              "spans GPUs), not both")
+            raise ConfigError(
+                "give --per-gpu (trials share a GPU) or --gpus-per-trial (a trial "
+                "spans GPUs), not both"
+            )
         if gpus_per_trial > len(devices):
-            raise ConfigError(f"--gpus-per-trial {gpus_per_trial} needs at least that many GPUs, "
-                              f"but only {len(devices)} are given ({','.join(devices) or 'none'})")
-        groups = [tuple(devices[i : i + gpus_per_trial])
-                  for i in range(0, len(devices) - gpus_per_trial + 1, gpus_per_trial)]
+            raise ConfigError(
+                f"--gpus-per-trial {gpus_per_trial} needs at least that many GPUs, "
+                f"but only {len(devices)} are given ({','.join(devices) or 'none'})"
+            )
+        groups = [
+            tuple(devices[i : i + gpus_per_trial])
+            for i in range(0, len(devices) - gpus_per_trial + 1, gpus_per_trial)
+        ]
         # Interleave so that with per_gpu=2 on 2 GPUs the first two trials land on different GPUs.
         self._free: list[tuple[str, ...]] = [g for _ in range(per_gpu) for g in groups]
         self._held: dict[int, tuple[str, ...]] = {}
