@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from hpsweep._errors import UsageError
+from hpsweep.results._text import number
+from hpsweep.results._text import scalar
 
 if TYPE_CHECKING:
     from hpsweep.results import StudyData
@@ -64,6 +66,14 @@ def cmd_run(args: argparse.Namespace, command: list[str] | None) -> int:
     }
     if command is not None:
         flags["command"] = command
+    from hpsweep.dialects._axect import is_axect_file
+
+    if args.config is not None and is_axect_file(args.config):  # Axect's optimize_template.yaml
+        from hpsweep.compat.axect import cli_run
+
+        return cli_run(
+            args.config, sets=args.sets, flags=flags, cli_space=args.params, quiet=args.quiet
+        )
     config = load_config(args.config, sets=args.sets, flags=flags, cli_space=args.params)
     if not len(config.space) and not config.params:
         raise UsageError(
@@ -90,7 +100,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     rows = []
     for data in studies:
         info = summarize(data)
-        best = ", ".join(_number(v) for v in info.best[0].values or ()) if info.best else "-"
+        best = ", ".join(number(v) for v in info.best[0].values or ()) if info.best else "-"
         states = " ".join(f"{k}={v}" for k, v in sorted(info.counts.items()))
         rows.append([info.name, str(info.total), states or "-", best])
     if not rows:
@@ -169,7 +179,7 @@ def _flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[list[str
     rows = []
     for r in records:
         values = list(r.values or ())
-        cells = [_number(values[i]) if i < len(values) else "" for i in range(len(value_columns))]
+        cells = [number(values[i]) if i < len(values) else "" for i in range(len(value_columns))]
         duration = f"{r.duration_s:.3f}" if r.duration_s is not None else ""
         rows.append(
             [
@@ -178,7 +188,7 @@ def _flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[list[str
                 r.why,
                 *cells,
                 duration,
-                *(_scalar(r.params[n]) if n in r.params else "" for n in names),
+                *(scalar(r.params[n]) if n in r.params else "" for n in names),
                 str(r.user_attrs.get("error", "")),
             ]
         )
@@ -208,17 +218,17 @@ def cmd_best(args: argparse.Namespace) -> int:
 
         chunks = []
         for r in best:
-            values = ", ".join(_number(v) for v in r.values or ())
+            values = ", ".join(number(v) for v in r.values or ())
             body = yaml.safe_dump(merge_params({}, dict(r.params)), sort_keys=False)
             chunks.append(f"# study {name!r}, trial {r.number}, value {values}\n{body}")
         _out("---\n".join(chunks))
     elif args.format == "args":
         for r in best:
-            _out(shlex.join(item for k, v in r.params.items() for item in (f"--{k}", _scalar(v))))
+            _out(shlex.join(item for k, v in r.params.items() for item in (f"--{k}", scalar(v))))
     else:
         for r in best:
             _out(
-                "\n".join(f"{_env_name(k)}={shlex.quote(_scalar(v))}" for k, v in r.params.items())
+                "\n".join(f"{_env_name(k)}={shlex.quote(scalar(v))}" for k, v in r.params.items())
             )
     return 0
 
@@ -235,20 +245,6 @@ def _best_json(record: TrialRecord) -> dict[str, Any]:
 
 def _env_name(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).upper()
-
-
-def _number(value: float) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -29,6 +29,22 @@ def is_pruned_exception(error: BaseException) -> bool:
     return type(error).__name__ == "TrialPruned"
 
 
+def call_objective(objective: Objective, channel: _ThreadChannel, spec: TrialSpec) -> Ended:
+    """Run one trial in this thread, with ``channel`` as its client, and say how it ended."""
+    with client.bound(channel):
+        try:
+            result = objective(dict(spec.params))
+        except BaseException as error:  # a trial must never take its host down
+            if is_pruned_exception(error):
+                return Ended(spec.number, pruned=True)
+            return Ended(spec.number, error=describe_exception(error))
+    return Ended(
+        spec.number,
+        result=channel.final if result is None else result,
+        pruned=channel.told_to_prune,
+    )
+
+
 class _ThreadChannel:
     """The channel of one in-process trial: reports go to the executor's queue, and
     ``should_prune()`` waits for the controller's decision on the last reported step."""
@@ -121,21 +137,7 @@ class InProcessExecutor:
             self._run(*item)
 
     def _run(self, channel: _ThreadChannel, spec: TrialSpec) -> None:
-        with client.bound(channel):
-            try:
-                result = self._objective(dict(spec.params))
-            except BaseException as error:  # a trial must never take the controller down
-                if is_pruned_exception(error):
-                    ended = Ended(spec.number, pruned=True)
-                else:
-                    ended = Ended(spec.number, error=describe_exception(error))
-            else:
-                ended = Ended(
-                    spec.number,
-                    result=channel.final if result is None else result,
-                    pruned=channel.told_to_prune,
-                )
-        self._events.put(ended)
+        self._events.put(call_objective(self._objective, channel, spec))
 
     def poll(self, timeout: float) -> list[Event]:
         events: list[Event] = []

@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpsweep import client
 from hpsweep._errors import ConfigError
 from hpsweep.runner._base import Ended
 from hpsweep.runner._base import Event
 from hpsweep.runner._base import Reported
 from hpsweep.runner._base import TrialSpec
 from hpsweep.runner._inprocess import _ThreadChannel
-from hpsweep.runner._inprocess import describe_exception
-from hpsweep.runner._inprocess import is_pruned_exception
+from hpsweep.runner._inprocess import call_objective
 
 Objective = Callable[[dict[str, Any]], object]
 _ACTOR_THREADS = 4  # the trial's stream, plus decide/stop calls arriving while it runs
@@ -110,21 +108,7 @@ class _TrialActor:
     def _work(
         self, channel: _ThreadChannel, spec: TrialSpec, events: queue.SimpleQueue[Event]
     ) -> None:
-        with client.bound(channel):
-            try:
-                result = self._load()(dict(spec.params))
-            except BaseException as error:  # the trial's failure, never the actor's
-                if is_pruned_exception(error):
-                    ended = Ended(spec.number, pruned=True)
-                else:
-                    ended = Ended(spec.number, error=describe_exception(error))
-            else:
-                ended = Ended(
-                    spec.number,
-                    result=channel.final if result is None else result,
-                    pruned=channel.told_to_prune,
-                )
-        events.put(ended)
+        events.put(call_objective(self._load(), channel, spec))
 
     def decide(self, number: int, prune: bool) -> None:
         with self._lock:
