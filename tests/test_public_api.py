@@ -26,6 +26,7 @@ def test_all_is_sorted_and_complete() -> None:
         "testing",
         "compat",
         "dialects",
+        "tune",
     }
     assert public - set(hpsweep.__all__) - submodules <= {"annotations", "TYPE_CHECKING", "Any"}
 

@@ -117,8 +117,12 @@ class _Subprocess:
         unattended. Never fall back to marker lines then: stdout is a broken pipe too."""
         self._lost = True
         if self._socket is not None:
-            self._reader.close()
-            self._socket.close()
+            # The trial may have closed the descriptor itself (os.closerange in a library):
+            # closing it again raises EBADF, which must not crash the trial.
+            with contextlib.suppress(OSError):
+                self._reader.close()
+            with contextlib.suppress(OSError):
+                self._socket.close()
             self._socket = None
 
     def report(self, value: float, step: int | None) -> None:
