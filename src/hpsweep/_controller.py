@@ -146,7 +146,7 @@ class Controller:
             study=self.config.study,
             storage=self.store.display_url,
             total=self.config.n_trials,
-            done=self._budget_count(),
+            done=self._budget_count(finished_only=True),
         )
         try:
             self._loop(start)
@@ -510,9 +510,15 @@ class Controller:
 
     # ------------------------------------------------------------- accounting
 
-    def _budget_count(self) -> int:
+    def _budget_count(self, *, finished_only: bool = False) -> int:
+        """Trials counting toward the budget (only the finished ones: queued re-runs and
+        initial points are not done yet)."""
         trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
-        return sum(1 for t in trials if counts_toward_budget(t))
+        return sum(
+            1
+            for t in trials
+            if counts_toward_budget(t) and (t.state.is_finished() or not finished_only)
+        )
 
     def _count_failures(self) -> int:
         trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
