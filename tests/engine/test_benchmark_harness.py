@@ -58,7 +58,8 @@ def test_multifidelity_quick_run_prints_every_pruner(
     # the quick run has too few trials for a 3 % comparison to be stable.
     pytest.importorskip("sklearn")
     multifidelity = load("multifidelity")
-    assert multifidelity.main(["--quick", "--jobs", "1"]) == 0
+    argv = ["--quick", "--trials", "6", "--epochs", "9", "--jobs", "1"]
+    assert multifidelity.main(argv) == 0
     output = capsys.readouterr().out.lower()
     for name in ("fifo", "median", "asha", "hyperband", "pfl"):
         assert name in output
