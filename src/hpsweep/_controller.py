@@ -32,6 +32,7 @@ from hpsweep.engine._liveness import RUN_ATTR
 from hpsweep.engine._liveness import SUPERSEDED_ATTR
 from hpsweep.engine._liveness import recover_lost_trials
 from hpsweep.engine._study import counts_toward_budget
+from hpsweep.engine._study import trials_from
 from hpsweep.runner import Ended
 from hpsweep.runner import Event
 from hpsweep.runner import Executor
@@ -236,13 +237,12 @@ class Controller:
         """
         from optuna.trial import TrialState
 
-        trials = self.store.storage.get_all_trials(self.study._study_id, deepcopy=False)
         end = self._settled_end
-        while end < len(trials) and trials[end].state.is_finished():
-            self._settled_counted += counts_toward_budget(trials[end])
+        rest = trials_from(self.store, self.study._study_id, end)
+        while rest and rest[0].state.is_finished():
+            self._settled_counted += counts_toward_budget(rest.pop(0))
             end += 1
         self._settled_end = end
-        rest = trials[end:]
         counted = self._settled_counted + sum(1 for t in rest if counts_toward_budget(t))
         finished = end + sum(1 for t in rest if t.state.is_finished())
         waiting = any(t.state == TrialState.WAITING for t in rest)

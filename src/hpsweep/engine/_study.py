@@ -114,6 +114,22 @@ def find_study(store: Store, name: str) -> int | None:
     return None
 
 
+def trials_from(store: Store, study_id: int, start: int) -> list[FrozenTrial]:
+    """The study's trials numbered ``start`` and above, without copying the ones before: on the
+    journal store this reads Optuna's replayed state directly, so a launch in a study of 10 000
+    trials does not walk all 10 000 (Optuna's ``get_all_trials`` does)."""
+    from optuna.storages import JournalStorage
+
+    storage = store.storage
+    if isinstance(storage, JournalStorage):
+        storage.get_study_directions(study_id)  # syncs with the file, under the storage's lock
+        replay = storage._replay_result
+        with storage._thread_lock:
+            ids = replay._study_id_to_trial_ids[study_id][start:]
+            return [replay._trials[trial_id] for trial_id in ids]
+    return storage.get_all_trials(study_id, deepcopy=False)[start:]
+
+
 def counts_toward_budget(trial: FrozenTrial) -> bool:
     """Every trial counts toward the study total except attempts replaced by a re-run."""
     return not trial.system_attrs.get(SUPERSEDED_ATTR, False)
