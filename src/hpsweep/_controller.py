@@ -31,6 +31,7 @@ from hpsweep.engine._liveness import OWNER_PREFIX
 from hpsweep.engine._liveness import RUN_ATTR
 from hpsweep.engine._liveness import SUPERSEDED_ATTR
 from hpsweep.engine._liveness import recover_lost_trials
+from hpsweep.engine._study import ask
 from hpsweep.engine._study import counts_toward_budget
 from hpsweep.engine._study import trials_from
 from hpsweep.runner import Ended
@@ -263,7 +264,7 @@ class Controller:
             if not waiting and sampler_exhausted(self.study):
                 self._close("the sampler has run every point of its grid")
                 return False
-            trial = self.study.ask()
+            trial = ask(self.study, waiting=waiting)
             storage.set_trial_system_attr(
                 trial._trial_id, RUN_ATTR, {"owner": self.owner.id, "finished_before": finished}
             )

@@ -130,6 +130,18 @@ def trials_from(store: Store, study_id: int, start: int) -> list[FrozenTrial]:
     return storage.get_all_trials(study_id, deepcopy=False)[start:]
 
 
+def ask(study: optuna.Study, *, waiting: bool) -> optuna.Trial:
+    """``study.ask()``, minus its walk over every trial looking for a queued one when the caller
+    (holding the store's mutex) already knows there is none: with that walk, asking cost grew
+    with the size of the study."""
+    import optuna
+
+    if waiting:
+        return study.ask()
+    study._thread_local.cached_all_trials = None  # what study.ask() does, so samplers re-read
+    return optuna.Trial(study, study._storage.create_new_trial(study._study_id))
+
+
 def counts_toward_budget(trial: FrozenTrial) -> bool:
     """Every trial counts toward the study total except attempts replaced by a re-run."""
     return not trial.system_attrs.get(SUPERSEDED_ATTR, False)
