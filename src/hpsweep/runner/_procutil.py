@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 # The orphan guard, run as `python -I -S -c GUARD`. It reads "+<pgid>" / "-<pgid>" lines on stdin
 # and, once the controller is gone (EOF on stdin, or it got re-parented), sends SIGTERM to every
@@ -148,17 +149,95 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def stderr_tail(path: Path, offset: int, *, lines: int = 3, limit: int = 300) -> str:
-    """The last ``lines`` non-empty lines written to ``path`` after ``offset``, joined with
-    `` | `` and cut to ``limit`` characters from the end (where the exception usually is)."""
-    try:
-        with path.open("rb") as stream:
-            size = stream.seek(0, os.SEEK_END)
-            stream.seek(max(offset, size - 16384))
-            data = stream.read()
-    except OSError:
-        return ""
+TAIL_BYTES = 16384
+"""How much of the end of a trial's stderr is kept to describe its failure."""
+
+
+def tail_text(data: bytes, *, lines: int = 3, limit: int = 300) -> str:
+    """The last ``lines`` non-empty lines of ``data`` (invalid UTF-8 read as U+FFFD), joined
+    with `` | `` and cut to ``limit`` characters from the end."""
     text = data.decode("utf-8", "replace")
     tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
     joined = " | ".join(tail)
     return joined if len(joined) <= limit else "..." + joined[-(limit - 3) :]
+
+
+def boot_ticks() -> int:
+    """Now, in the clock ticks since boot that ``/proc/<pid>/stat`` gives start times in."""
+    try:
+        return int(time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK"))
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def fd_holders(
+    target: str, *, exclude: int | None = None, since: int = 0, limit: int = 3
+) -> list[str]:
+    """Processes holding ``target`` open (``pipe:[inode]`` or ``socket:[inode]``, as
+    ``/proc/<pid>/fd/*`` links read), as ``"<pid> (<name>)"``; at most ``limit``, skipping the
+    process ``exclude`` and those started before ``since`` (:func:`boot_ticks`). Linux only
+    (elsewhere: none found); only processes this user may inspect are seen. Call it only on
+    rare paths: it reads the stat file of every process, and the fd table of the young ones."""
+    found: list[str] = []
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return found
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit() or int(entry.name) == exclude:
+                continue
+            try:
+                if since:
+                    with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                        fields = stat.read().rsplit(b")", 1)[1].split()
+                    if int(fields[19]) < since:  # field 22, starttime
+                        continue
+                fds = os.listdir(f"/proc/{entry.name}/fd")
+            except (OSError, IndexError, ValueError):  # gone, or not ours to inspect
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{entry.name}/fd/{fd}") != target:
+                        continue
+                except OSError:
+                    continue
+                found.append(f"{entry.name} ({_process_name(entry.name)})")
+                break
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _process_name(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip() or "?"
+    except OSError:
+        return "?"
+
+
+def format_size(size: int) -> str:
+    """Bytes for people: ``512 bytes``, ``100 MiB``, ``1.5 GiB``."""
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+
+
+def parse_size(text: str) -> int:
+    """``"100M"``, ``"1.5G"``, ``"4096"``, ``"100 MiB"`` as bytes (K, M, G, T are powers of
+    1024; a trailing ``B`` or ``iB`` is allowed); ``"0"``, ``"none"``, ``"unlimited"`` are 0.
+    Raises ValueError for anything else."""
+    compact = text.strip().lower().replace(" ", "").replace("_", "")
+    if compact in ("none", "unlimited", "off"):
+        return 0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgt]?)(?:i?b)?", compact)
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** " kmgt".index(unit or " "))
