@@ -26,6 +26,7 @@ script appends to ``$BENCH_STAMPS``) as a cross-check that is less sensitive to 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
@@ -660,6 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"at start: {load_note()}\n")
 
     cache = Path(tempfile.mkdtemp(prefix="hpsweep-launch-pycache-", dir=args.dir))
+    atexit.register(shutil.rmtree, cache, True)  # also when a run fails
     base = subprocess_env(cache)
     # Untimed: fills the bytecode cache, the page cache and each tool's first-run work.
     for launcher in list(found):
@@ -728,7 +730,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PYTHONDONTWRITEBYTECODE), after an untimed 2-trial warm-up of each configuration, so "
         "hpsweep's editable sources start from bytecode as an installed package would."
     )
-    shutil.rmtree(cache, ignore_errors=True)
     if args.json:
         payload = {
             "command": command,

@@ -31,6 +31,7 @@ short trials, to show the limit: max workers ~ mean trial duration / controller 
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import json
 import math
@@ -647,6 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.skip_real:
         cache = Path(tempfile.mkdtemp(prefix="hpsweep-parallel-pycache-", dir=args.dir))
+        atexit.register(shutil.rmtree, cache, True)  # also when a run fails
         base = subprocess_env(cache)
         for setup in SETUPS:  # untimed: fills the bytecode cache and the page cache
             run_real(setup, 2, 2, 0.0, -1, base, args.dir)
@@ -661,7 +663,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"[{rep + 1}/{args.repeat}] {setup.label}, -j {jobs}: {run.wall_s:.2f} s "
                     f"(sweep {run.sweep_s:.2f} s, load {run.load1:.2f})"
                 )
-        shutil.rmtree(cache, ignore_errors=True)
         table, verdicts, ok = real_table(runs, args.trials, args.sleep)
         passed = passed and ok
         ideal = args.trials * args.sleep
