@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-import optuna
 import pytest
 
-from hpsweep.engine import open_store
+from support import hpsweep
+from support import stored_trials as trials
 
 TRAINER = textwrap.dedent("""
     import argparse, sys
@@ -56,29 +54,6 @@ ORION = textwrap.dedent("""
     with open(os.environ["ORION_RESULTS_PATH"], "w") as f:
         json.dump([{"name": "objective", "type": "objective", "value": float(sys.argv[1])}], f)
     """)
-
-
-def hpsweep(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "hpsweep", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def trials(cwd: Path, study: str = "default") -> list[optuna.trial.FrozenTrial]:
-    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
-    try:
-        return optuna.load_study(study_name=study, storage=store.storage).get_trials()
-    finally:
-        store.close()
 
 
 def test_python_trainer_with_the_client(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -14,6 +12,8 @@ import optuna
 import pytest
 
 from hpsweep.engine import open_store
+from support import hpsweep
+from support import stored_trials as stored
 
 # A training script: its loss curve is worse (higher floor, slower decay) for larger lr, and it
 # runs `seeds` seeds one after the other, reporting seed k's epoch e as step k * 1000 + e.
@@ -33,29 +33,6 @@ TRAIN = textwrap.dedent("""
         finals.append(loss)
     client.report_final({"loss": sum(finals) / len(finals), "acc": 0.5 + lr / 2, "lr": lr})
     """)
-
-
-def hpsweep(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "hpsweep", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def stored(cwd: Path, study: str = "default") -> list[optuna.trial.FrozenTrial]:
-    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
-    try:
-        return optuna.load_study(study_name=study, storage=store.storage).get_trials()
-    finally:
-        store.close()
 
 
 def run_train(cwd: Path, n: int, *settings: str, epochs: int = 12) -> None:

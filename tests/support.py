@@ -1,0 +1,39 @@
+"""Helpers shared by the end-to-end tests: the CLI as a real subprocess, the store read back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from hpsweep.engine import open_store
+
+
+def hpsweep(
+    cwd: Path, *args: str, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`hpsweep ARGS` in ``cwd``, with no HPSWEEP_* settings leaking in from the test run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "hpsweep", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def stored_trials(cwd: Path, study: str = "default") -> list[optuna.trial.FrozenTrial]:
+    """The study's trials, read from the default store in ``cwd``."""
+    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
+    try:
+        return optuna.load_study(study_name=study, storage=store.storage).get_trials()
+    finally:
+        store.close()
