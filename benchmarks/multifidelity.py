@@ -21,12 +21,14 @@ trained, and the ratios to FIFO, then PASS/FAIL for the target: ASHA within 3% o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -235,8 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     jobs = [(name, table[name], seed, options) for seed in range(options.seeds) for name in names]
     started = time.perf_counter()
-    with ProcessPoolExecutor(options.jobs) as pool:
-        for outcome in pool.map(run_one, jobs):
+    with contextlib.ExitStack() as stack:
+        if (
+            options.jobs == 1
+        ):  # in this process: no pool forked from a host that may not survive it
+            ran: Iterable[Outcome] = map(run_one, jobs)
+        else:
+            ran = stack.enter_context(ProcessPoolExecutor(options.jobs)).map(run_one, jobs)
+        for outcome in ran:
             outcomes.append(outcome)
             print(
                 f"  {outcome.pruner:<9} seed {outcome.seed}: best {outcome.best:.4f}, "

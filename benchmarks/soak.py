@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -138,10 +139,12 @@ class Sample:
 
 
 class Probe:
-    """A progress display that displays nothing: it samples every ``every`` finished trials."""
+    """A progress display that displays nothing: it samples every ``every`` finished trials.
+    Children it counts are those not in ``present`` (a test's servers are not the run's)."""
 
-    def __init__(self, every: int) -> None:
+    def __init__(self, every: int, present: Iterable[int] = ()) -> None:
         self.every = every
+        self.present = set(present)
         self.ended = 0
         self.start = 0.0
         self.cpu_start = 0.0
@@ -157,7 +160,7 @@ class Probe:
                 time.process_time() - self.cpu_start,
                 rss_mib(),
                 open_fds(),
-                len(children()),
+                len(set(children()) - self.present),
             )
         )
 
@@ -331,7 +334,7 @@ def run_soak(
         if warm.counts.get("complete") != WARMUP_TRIALS:
             raise RuntimeError(f"the warm-up run failed: {warm.counts}")
         fds_before, children_before = open_fds(), children()
-        probe = Probe(every)
+        probe = Probe(every, present=children_before)
         started = time.perf_counter()
         execute(
             _config(kind, study, trials, jobs, storage),

@@ -121,6 +121,8 @@ class ExecutorContract:
     def setup_method(self, method: object) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="hpsweep-contract-"))
         self._executors: list[Executor] = []
+        # children this process already had (a test server, a pool) are not the executor's
+        self._children_before = set(_children())
 
     def teardown_method(self, method: object) -> None:
         for executor in self._executors:
@@ -261,14 +263,21 @@ class ExecutorContract:
 
     # ---------------------------------------------------------------- process checks
 
+    def new_children(self) -> dict[int, str]:
+        """Child processes (with their states) that appeared since this test began."""
+        return {
+            pid: state for pid, state in _children().items() if pid not in self._children_before
+        }
+
     def check_no_zombies(self) -> None:
         if self.processes:
-            zombies = [pid for pid, state in _children().items() if state == "Z"]
+            zombies = [pid for pid, state in self.new_children().items() if state == "Z"]
             assert not zombies, f"unreaped child processes: {zombies}"
 
     def check_no_leftovers(self) -> None:
         if self.processes:
-            assert _children() == {}, f"child processes left: {_children()}"
+            left = self.new_children()
+            assert left == {}, f"child processes left: {left}"
 
 
 def drive(

@@ -1,7 +1,9 @@
 """Fixtures for the distributed tests: a private PostgreSQL server and a local Ray.
 
-Both are session-scoped (one per pytest process, so per xdist worker) and stopped in a
-``finally``, so a failing test leaves no server behind. Without PostgreSQL binaries or Ray, the
+PostgreSQL is session-scoped (one per pytest process, so per xdist worker); Ray is
+module-scoped, since its driver threads and processes live inside the pytest process and would
+otherwise skew the leak and CPU checks of the tests after it. Both stop in a ``finally``, so a
+failing test leaves no server behind. Without PostgreSQL binaries or Ray, the
 tests that need them are skipped with the reason, except under CI (``CI`` set), where a missing
 server is a broken setup and fails instead.
 """
@@ -46,10 +48,10 @@ def pg_url(pg_server: PostgresServer, request: pytest.FixtureRequest) -> str:
     return pg_server.create_database(name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_local() -> Iterator[None]:
     """A local Ray (4 logical CPUs, so that 3-slot tests fit; real cores are what they are),
-    shut down at the end of the session."""
+    shut down at the end of the module."""
     try:
         import ray
     except ModuleNotFoundError:
