@@ -164,12 +164,12 @@ def test_numbers_come_back_exactly(low: float, high: float) -> None:
 @pytest.mark.parametrize(
     ("text", "param", "default"),
     [
-        ("uniform(-50, 50)", Float(-50.0, 50.0), None),
+        ("uniform(-50, 50)", Float(-50.0, 50.0, digits=4), None),
         ("uniform(1, 10, discrete=True)", Int(1, 10), None),
         ("uniform(0.5, 10.5, discrete=True)", Int(1, 10), None),
-        ("loguniform(1e-4, 1e-1)", Float(1e-4, 1e-1, log=True), None),
+        ("loguniform(1e-4, 1e-1)", Float(1e-4, 1e-1, log=True, digits=4), None),
         ("loguniform(1, 1024, discrete=True)", Int(1, 1024, log=True), None),
-        ("normal(0, 1)", Float(-3.0, 3.0), None),
+        ("normal(0, 1)", Float(-3.0, 3.0, digits=4), None),
         ("gaussian(10, 2, discrete=True)", Int(4, 16), None),
         ("choices([128, 256])", Choice([128, 256]), None),
         ("choices('adam', 'sgd')", Choice(["adam", "sgd"]), None),
@@ -177,10 +177,13 @@ def test_numbers_come_back_exactly(low: float, high: float) -> None:
         ("choices({'a': 0.2, 'b': 0.8, 'c': 0})", Choice(["a", "b"]), None),
         ("fidelity(1, 16, base=4)", Fixed(16), None),
         ("fidelity(1, 16)", Fixed(16), None),
-        ("uniform(0, 1, default_value=0.25)", Float(0.0, 1.0), 0.25),
-        ("uniform(0, 1, default_value=1)", Float(0.0, 1.0), 1.0),
+        ("uniform(0, 1, default_value=0.25)", Float(0.0, 1.0, digits=4), 0.25),
+        ("uniform(0, 1, default_value=1)", Float(0.0, 1.0, digits=4), 1.0),
         ("choices([128, 256], default_value=256)", Choice([128, 256]), 256),
-        ("uniform(0, 1, precision=2, shape=None)", Float(0.0, 1.0), None),
+        ("uniform(0, 1, precision=2, shape=None)", Float(0.0, 1.0, digits=2), None),
+        ("normal(0, 1, precision=7)", Float(-3.0, 3.0, digits=7), None),
+        ("uniform(0, 1, precision=40)", Float(0.0, 1.0, digits=17), None),
+        ("uniform(0, 9, discrete=True, precision=2)", Int(0, 9), None),
     ],
 )
 def test_priors_become_params(text: str, param: object, default: object) -> None:
@@ -260,7 +263,7 @@ def test_priors_become_placeholders_in_two_argv_items(here: Path) -> None:
 def test_positional_priors_are_named_by_their_prefix(here: Path) -> None:
     config = hunt("python", "train.py", "x~uniform(0, 1)", "orion~uniform(0, 2)").config
     assert config.command[2:] == ("{x}", "{_pos_3}")
-    assert config.space["_pos_3"] == Float(0.0, 2.0)
+    assert config.space["_pos_3"] == Float(0.0, 2.0, digits=4)
 
 
 def test_a_one_letter_long_option_is_passed_short_as_orion_does(here: Path) -> None:
@@ -333,7 +336,7 @@ def test_orion_templates_become_hpsweep_placeholders(here: Path) -> None:
         "--out",
         f"{runs}/{{trial.id}}",
         "--ckpt",
-        "{trial.dir}/ckpt-{trial.id}",
+        "{trial.dir}/ckpt-{trial.params_hash}",
         "--tag",
         "{study.name}-v1-{study.name}",
         "--json",
@@ -377,7 +380,6 @@ def test_notes_say_what_is_mapped_loosely(here: Path) -> None:
     assert notes == (
         "/w: normal(0, 2) is searched uniformly over [-6, 6] (mean ± 3 scales): Optuna has no "
         "normal prior",
-        "/lr: precision=2 is not applied; trials get Optuna's full-precision values",
         "the probabilities of choices() are ignored: Optuna samples categories without weights "
         "(categories with probability 0 are left out)",
     )
@@ -616,7 +618,7 @@ def test_a_space_in_the_config_file(here: Path) -> None:
         "space:\n  /lr: 'orion~loguniform(1e-5, 1.0)'\n  layers: 'uniform(1, 4, discrete=True)'\n",
     )
     config = hunt("python", "train.py", "--lr={lr}", "--layers", "{layers}", config=path).config
-    assert config.space["lr"] == Float(1e-5, 1.0, log=True)
+    assert config.space["lr"] == Float(1e-5, 1.0, log=True, digits=4)
     assert config.command[2:] == ("--lr", "{lr}", "--layers", "{layers}")
 
 
@@ -762,6 +764,28 @@ def test_hunt_then_info_on_orions_black_box(
     ]
     assert main(["info", "-n", "black-box"]) == 0
     assert capsys.readouterr().out.splitlines() == out
+
+
+def test_reals_are_rounded_to_their_precision(workdir: Path) -> None:
+    """Oríon keeps 4 significant digits of a real unless precision= says otherwise; the script
+    gets the same rounded number that is stored and that the sampler learns from."""
+    (workdir / "echo.py").write_text(
+        "import json, os, sys\n"
+        "x, lr = float(sys.argv[2]), float(sys.argv[4])\n"
+        "print(sys.argv[2], sys.argv[4], file=sys.stderr)\n"
+        "json.dump([{'type': 'objective', 'value': x * lr}],"
+        " open(os.environ['ORION_RESULTS_PATH'], 'w'))\n"
+    )
+    argv = ["hunt", "-n", "digits", "--exp-max-trials", "12", "-q", PYTHON, "echo.py"]
+    assert main([*argv, "--x~uniform(0, 100)", "--lr~loguniform(1e-5, 1, precision=2)"]) == 0
+    records = read_study(None, "digits").records
+    assert len(records) == 12
+    for record in records:
+        x, lr = record.params["x"], record.params["lr"]
+        assert float(f"{x:.3e}") == x and float(f"{lr:.1e}") == lr, record.params
+        given = workdir / "hpsweep-runs" / "digits" / f"trial-{record.number}" / "stderr.log"
+        assert [float(text) for text in given.read_text().split()] == [x, lr]
+    assert len({r.params["x"] for r in records}) > 1  # rounded, not collapsed
 
 
 def test_info_when_no_trial_completed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

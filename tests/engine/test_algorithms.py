@@ -225,6 +225,58 @@ def test_each_sampler_by_name_through_run(workdir: Path, name: str) -> None:
     assert result.best_value < 1.0
 
 
+ROUNDED = {"lr": Float(1e-5, 1e-1, log=True, digits=2), "x": Float(-1.0, 1.0, digits=3)}
+ROUNDING_CASES = [
+    "auto",
+    "random",
+    "tpe",
+    pytest.param({"name": "tpe", "kwargs": {"multivariate": True}}, id="tpe-multivariate"),
+    "qmc",
+    "nsga2",
+    pytest.param("cmaes", marks=pytest.mark.skipif(not HAS_CMAES, reason="needs cmaes")),
+    pytest.param("gp", marks=pytest.mark.skipif(not HAS_GP, reason="needs torch and scipy")),
+]
+
+
+@pytest.mark.parametrize("sampler", ROUNDING_CASES)
+def test_digits_round_what_every_sampler_proposes(workdir: Path, sampler: Any) -> None:
+    """Independent and relative (multivariate TPE, QMC, CMA-ES, GP) proposals alike: the
+    trial gets, and the store keeps, the same number with at most ``digits`` digits."""
+    given: list[dict[str, Any]] = []
+
+    def objective(params: dict[str, Any]) -> float:
+        given.append(dict(params))
+        return float((params["x"] - 0.3) ** 2 + params["lr"])
+
+    result = hpsweep.run(
+        objective, space=ROUNDED, n_trials=14, seed=3, sampler=sampler, progress=quiet()
+    )
+    stored = [t.params for t in result.trials]
+    assert len(stored) == 14 and given == stored
+    for params in stored:
+        assert float(f"{params['lr']:.1e}") == params["lr"], params
+        assert float(f"{params['x']:.2e}") == params["x"], params
+        assert 1e-5 <= params["lr"] <= 1e-1 and -1.0 <= params["x"] <= 1.0
+    assert len({p["x"] for p in stored}) > 3
+
+
+def test_the_rounding_sampler_is_the_base_sampler_to_everything_else() -> None:
+    from hpsweep.engine._rounding import RoundingSampler
+    from hpsweep.engine._study import make_algorithms
+
+    space = {"lr": {"type": "float", "low": 1e-5, "high": 0.1, "log": True, "digits": 2}}
+    config = from_mapping({"space": space, "sampler": "tpe", "seed": 5})
+    sampler, _ = make_algorithms(config)
+    assert isinstance(sampler, RoundingSampler)
+    assert isinstance(sampler.base, optuna.samplers.TPESampler)
+    assert sampler._n_startup_trials == 10  # the base sampler's own attributes
+    assert str(sampler) == str(sampler.base)
+    plain = from_mapping(
+        {"space": {"x": {"type": "float", "low": 0, "high": 1}}, "sampler": "tpe"}
+    )
+    assert isinstance(make_algorithms(plain)[0], optuna.samplers.TPESampler)
+
+
 def test_sampler_kwargs_and_seed_reach_the_sampler() -> None:
     space = SearchSpace({"x": Float(0, 1)})
     sampler = make_sampler("tpe", {"n_startup_trials": 3}, seed=7, space=space)

@@ -22,6 +22,7 @@ from hpsweep.runner import PythonProcessExecutor
 from hpsweep.runner import Reported
 from hpsweep.runner import TrialSpec
 from hpsweep.runner._command import last_json_object
+from hpsweep.runner._template import params_hash
 from hpsweep.testing import drive
 
 from .helpers import PYTHON
@@ -412,6 +413,19 @@ def test_retry_appends_to_the_logs(runner: Runner) -> None:
     assert (trial_dir / "stderr.log").read_text() == (
         "err\n----- hpsweep: trial 5, attempt 2 -----\nerr\n"
     )
+
+
+def test_params_hash_names_equal_params_alike(runner: Runner) -> None:
+    executor = runner.executor(
+        ["sh", "-c", 'echo \'hpsweep: {{"result": "{trial.params_hash}"}}\'']
+    )
+    hashes = []
+    for number, params in enumerate(({"lr": 0.1}, {"lr": 0.2}, {"lr": 0.1})):
+        trial_dir = runner.directory / f"trial-{number}"
+        executor.start(TrialSpec(number, number, "e2e", params, trial_dir))
+        hashes.append(drive(executor, [number])[number][1].result)
+    assert hashes[0] == hashes[2] != hashes[1]
+    assert hashes[0] == params_hash({"lr": 0.1})
 
 
 def test_retry_does_not_see_the_previous_orion_file(runner: Runner) -> None:

@@ -5,6 +5,7 @@ import pytest
 from hpsweep._errors import ConfigError
 from hpsweep.runner import check_template
 from hpsweep.runner._template import CommandTemplate
+from hpsweep.runner._template import params_hash
 from hpsweep.runner._template import render_value
 
 
@@ -92,6 +93,22 @@ def test_check_accepts_params_and_builtins() -> None:
     check_template(
         ["{trial.id}", "{trial.number}", "{trial.dir}", "{study.name}", "{optim.lr}"], ["optim.lr"]
     )
+    check_template(["--ckpt={trial.dir}/{trial.params_hash}"], [])
+
+
+def test_params_hash_is_shared_by_equal_params_only() -> None:
+    params = {"lr": 0.001, "model": {"depth": 4, "act": "relu"}, "tags": [1, 2], "x": None}
+    same = {"x": None, "tags": [1, 2], "model": {"act": "relu", "depth": 4}, "lr": 0.001}
+    digest = params_hash(params)
+    assert len(digest) == 32 and int(digest, 16) >= 0
+    assert params_hash(same) == digest  # key order does not matter
+    for other in (
+        {**params, "lr": 0.0010000000000000002},  # one ulp apart
+        {**params, "model": {"depth": 4.0, "act": "relu"}},  # 4.0 is not 4
+        {**params, "x": "None"},
+        {k: v for k, v in params.items() if k != "x"},
+    ):
+        assert params_hash(other) != digest, other
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,8 @@ def error(spec: str) -> str:
     [
         ("lr=float(1e-5,1e-1,log)", "lr", Float(1e-5, 1e-1, log=True)),
         ("x=float(0,1,step=0.1)", "x", Float(0, 1, step=0.1)),
+        ("x=float(0,1,digits=3)", "x", Float(0, 1, digits=3)),
+        ("x=float(1e-5,1,log,digits=2.0)", "x", Float(1e-5, 1, log=True, digits=2)),
         ("x=float(0,1,log=false)", "x", Float(0, 1)),
         ("x=float(0.5,1,log=TRUE)", "x", Float(0.5, 1, log=True)),
         ("x=float(-1,+1)", "x", Float(-1, 1)),
@@ -168,10 +170,28 @@ def test_unknown_functions_and_options() -> None:
     assert error("x=float(0,1,lgo)") == (
         "-p 'x=float(0,1,lgo)': unknown option 'lgo' at position 13; did you mean 'log'?"
     )
-    assert error("x=float(0,1,zzz)").endswith("the options are log and step=NUMBER")
+    assert error("x=float(0,1,zzz)").endswith("the options are log, step=NUMBER and digits=N")
+    assert error("x=int(0,1,zzz)").endswith("the options are log and step=NUMBER")
+    assert error("x=float(0,1,digts=3)").endswith("did you mean 'digits'?")
     assert error("x=float(0,1,0.5)") == (
-        "-p 'x=float(0,1,0.5)': float() takes two numbers (low, high), then the options log and"
-        " step=NUMBER; got a third number at position 13; write e.g. x=float(1e-5,1e-1,log)"
+        "-p 'x=float(0,1,0.5)': float() takes two numbers (low, high), then the options log,"
+        " step=NUMBER and digits=N; got a third number at position 13; write e.g."
+        " x=float(1e-5,1e-1,log)"
+    )
+    assert error("x=int(0,8,digits=2)") == (
+        "-p 'x=int(0,8,digits=2)': digits= at position 11 applies to float(...) only; an int"
+        " has no digits to round"
+    )
+    assert error("x=float(0,1,digits=3,digits=3)").startswith(
+        "-p 'x=float(0,1,digits=3,digits=3)': digits is given twice (position 22)"
+    )
+    assert error("x=float(0,1,digits=0)").endswith(
+        "`digits` must be between 1 and 17 for 'x', but got digits=0; a float has at most 17"
+        " significant digits."
+    )
+    assert error("x=float(0,1,step=0.5,digits=2)").endswith(
+        "`digits` and `step` cannot be used together for 'x', but got digits=2, step=0.5; a step"
+        " grid already fixes the values, drop one of them."
     )
     assert error("x=float(0,1,log,log)").startswith(
         "-p 'x=float(0,1,log,log)': log is given twice (position 17)"
@@ -186,7 +206,8 @@ def test_unknown_functions_and_options() -> None:
         "-p 'x=float(0,1,step)': expected '=' after step at position 17, got ')'"
     )
     assert error("x=float(0,1,)").startswith(
-        "-p 'x=float(0,1,)': expected an option (log or step=NUMBER) at position 13, got ')'"
+        "-p 'x=float(0,1,)': expected an option (log, step=NUMBER and digits=N) at position 13,"
+        " got ')'"
     )
 
 
@@ -242,6 +263,7 @@ def test_other_errors() -> None:
     [
         ("lr", Float(1e-5, 1e-1, log=True), "lr=float(1e-05,0.1,log)"),
         ("x", Float(0, 1, step=0.1), "x=float(0.0,1.0,step=0.1)"),
+        ("x", Float(0, 1, digits=4), "x=float(0.0,1.0,digits=4)"),
         ("n", Int(1, 4), "n=int(1,4)"),
         ("u", Int(32, 512, step=32), "u=int(32,512,step=32)"),
         ("n", Int(1, 1024, log=True), "n=int(1,1024,log)"),

@@ -286,7 +286,18 @@ def test_unknown_keys() -> None:
     )
     assert error({"lr": {**base, "zzz": 1}}) == (
         "space.lr: unknown key 'zzz' for type float; valid keys are type, low, high, min, max,"
+        " step, log, digits, when"
+    )
+    assert error({"n": {"type": "int", "low": 1, "high": 4, "digits": 2}}) == (
+        "space.n: unknown key 'digits' for type int; valid keys are type, low, high, min, max,"
         " step, log, when"
+    )
+    assert error({"lr": {**base, "digits": "three"}}) == (
+        "space.lr.digits: expected a number, got 'three'"
+    )
+    assert error({"lr": {**base, "digits": 18}}) == (
+        "space.lr: `digits` must be between 1 and 17 for 'lr', but got digits=18; a float has at"
+        " most 17 significant digits."
     )
     assert error({"o": {"type": "categorical", "choices": [1], "choice": [2]}}) == (
         "space.o: unknown key 'choice'; did you mean 'choices'?"

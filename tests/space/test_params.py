@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hpsweep._errors import ConfigError
 from hpsweep._errors import SpaceError
@@ -82,12 +84,60 @@ def test_float_low_above_high_message() -> None:
         ({"low": 0, "high": 1, "step": math.inf}, "`step` must be finite"),
         ({"low": 0, "high": 1, "log": "yes"}, "`log` must be True or False, but got 'yes'"),
         ({"low": 0, "high": 1, "log": 1}, "`log` must be True or False, but got 1"),
+        (
+            {"low": 0, "high": 1, "digits": 0},
+            "`digits` must be between 1 and 17, but got digits=0",
+        ),
+        ({"low": 0, "high": 1, "digits": 18}, "`digits` must be between 1 and 17"),
+        ({"low": 0, "high": 1, "digits": 2.5}, "`digits` must be an integer, but got digits=2.5"),
+        ({"low": 0, "high": 1, "digits": True}, "`digits` must be an integer, but got True"),
+        (
+            {"low": 0, "high": 1, "step": 0.1, "digits": 2},
+            "`digits` and `step` cannot be used together, but got digits=2, step=0.1",
+        ),
     ],
 )
 def test_float_rejects(kwargs: dict[str, object], expected: str) -> None:
     with pytest.raises(SpaceError) as excinfo:
         Float(**kwargs)  # type: ignore[arg-type]
     assert message(excinfo).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("digits", "value", "expected"),
+    [
+        (4, 0.000123456, 0.0001235),
+        (4, 123456.0, 123500.0),
+        (1, 0.25, 0.2),  # half to even, as decimal formatting rounds
+        (3, -0.0123456, -0.0123),
+        (2, 0.0, 0.0),
+        (17, 0.1 + 0.2, 0.1 + 0.2),  # 17 digits keep every double
+        (None, 0.123456789, 0.123456789),
+    ],
+)
+def test_float_rounds_to_significant_digits(
+    digits: int | None, value: float, expected: float
+) -> None:
+    assert Float(-1e6, 1e6, digits=digits).round(value) == expected
+
+
+def test_rounding_stays_within_the_bounds() -> None:
+    param = Float(0.12344, 0.98766, digits=3)
+    assert param.round(0.123441) == 0.12344  # 0.123 would be below low
+    assert param.round(0.98765) == 0.98766  # 0.988 would be above high
+    assert Float(1e-5, 1e-1, log=True, digits=2).round(1.04e-5) == 1.0e-5
+
+
+@given(
+    st.integers(min_value=1, max_value=17),
+    st.floats(min_value=1e-300, max_value=1e300),
+    st.booleans(),
+)
+def test_rounded_values_have_at_most_the_digits(digits: int, value: float, negative: bool) -> None:
+    value = -value if negative else value
+    rounded = Float(-1e301, 1e301, digits=digits).round(value)
+    assert float(f"{rounded:.{digits - 1}e}") == rounded  # nothing beyond the digits
+    assert abs(rounded - value) <= abs(value) * 0.5 * 10 ** (1 - digits) * (1 + 1e-12)
 
 
 # -- Int -----------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ tricky_strings = st.sampled_from(
 )
 strings = st.one_of(st.text(max_size=12), tricky_strings)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+digits = st.none() | st.integers(min_value=1, max_value=17)
 scalars: st.SearchStrategy[Scalar] = st.one_of(
     st.none(), st.booleans(), st.integers(), finite_floats, strings
 )
@@ -88,11 +89,11 @@ def floats_params(draw: st.DrawFn, when: Any = ()) -> Float:
                 draw(st.floats(min_value=0, exclude_min=True, allow_infinity=False)),
             ]
         )
-        return Float(low, high, log=True, when=when)
+        return Float(low, high, log=True, digits=draw(digits), when=when)
     if kind == "step":
         step = draw(st.floats(min_value=0, exclude_min=True, allow_infinity=False))
         return Float(low, high, step=step, when=when)
-    return Float(low, high, when=when)
+    return Float(low, high, digits=draw(digits), when=when)
 
 
 @st.composite
@@ -205,6 +206,7 @@ def test_three_forms_are_equal() -> None:
     python = SearchSpace(
         {
             "lr": Float(1e-5, 1e-1, log=True),
+            "wd": Float(0.0, 0.1, digits=3),
             "layers": Int(1, 4),
             "units": Int(32, 512, step=32),
             "opt": Choice(["adam", "sgd"]),
@@ -215,6 +217,7 @@ def test_three_forms_are_equal() -> None:
     yaml_form = SearchSpace.from_mapping(
         {
             "lr": {"type": "float", "low": 1.0e-5, "high": 1.0e-1, "log": True},
+            "wd": {"type": "float", "low": 0.0, "high": 0.1, "digits": 3},
             "layers": {"type": "int", "low": 1, "high": 4},
             "units": {"type": "int", "low": 32, "high": 512, "step": 32},
             "opt": {"type": "categorical", "choices": ["adam", "sgd"]},
@@ -225,6 +228,7 @@ def test_three_forms_are_equal() -> None:
     cli_form = SearchSpace.from_cli(
         [
             "lr=float(1e-5,1e-1,log)",
+            "wd=float(0,0.1,digits=3)",
             "layers=int(1,4)",
             "units=int(32,512,step=32)",
             "opt=choice(adam,sgd)",

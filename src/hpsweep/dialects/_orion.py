@@ -34,6 +34,7 @@ from hpsweep.space import Float
 from hpsweep.space import Int
 from hpsweep.space import Param
 from hpsweep.space import SearchSpace
+from hpsweep.space._params import MAX_DIGITS
 from hpsweep.space._params import NAME_RE
 from hpsweep.space._params import is_possible
 
@@ -41,6 +42,8 @@ __all__ = ["Hunt", "HuntOptions", "Prior", "hunt_config", "parse_prior", "prior_
 
 PRIORS = ("uniform", "loguniform", "normal", "gaussian", "choices", "fidelity")
 """The priors hpsweep maps; Oríon also takes any ``scipy.stats`` distribution."""
+PRECISION = 4
+"""Significant digits of a real prior's values without ``precision=`` (Oríon's default)."""
 NORMAL_WIDTH = 3.0
 """``normal(m, s)`` is searched uniformly over ``m ± 3s``, where 99.7 % of its mass lies."""
 DEFAULT_MAX_BROKEN = 3
@@ -328,15 +331,10 @@ def _numeric(name: str, prior: Prior) -> tuple[Param, tuple[str, ...]]:
     discrete = prior.kwargs.get("discrete", False)
     if not isinstance(discrete, bool):
         raise SpaceError(f"discrete= must be True or False, but got {discrete!r}")
-    precision = prior.kwargs.get("precision")
+    precision = prior.kwargs.get("precision", PRECISION)
+    if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
+        raise SpaceError(f"precision= must be a whole number >= 1, but got {precision!r}")
     notes: list[str] = []
-    if precision is not None:
-        if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
-            raise SpaceError(f"precision= must be a whole number >= 1, but got {precision!r}")
-        notes.append(
-            f"/{name}: precision={precision} is not applied; trials get Optuna's "
-            "full-precision values"
-        )
     if prior.name in ("normal", "gaussian"):
         loc, scale = _arguments(prior, 2, "loc, scale")
         if scale <= 0:
@@ -363,7 +361,9 @@ def _numeric(name: str, prior: Prior) -> tuple[Param, tuple[str, ...]]:
             if int_low > int_high:
                 raise SpaceError(f"{_call(prior)} holds no whole number")
             return Int(int_low, int_high, log=log), tuple(notes)
-        return Float(float(low), float(high), log=log), tuple(notes)
+        # beyond MAX_DIGITS every double is already told apart: nothing more to keep
+        digits = min(precision, MAX_DIGITS)
+        return Float(float(low), float(high), log=log, digits=digits), tuple(notes)
     except SpaceError as error:
         raise SpaceError(f"{_call(prior)}: {error}") from None
 
@@ -984,7 +984,7 @@ def hunt_config(command: Sequence[str], options: HuntOptions, *, cwd: Path | Non
     run_root = Path(run_dir or SweepConfig.run_dir) / name
     templates = {
         "trial.id": "{trial.id}",
-        "trial.hash_params": "{trial.id}",
+        "trial.hash_params": "{trial.params_hash}",
         "trial.working_dir": "{trial.dir}",
         "exp.name": "{study.name}",
         "exp.id": "{study.name}",

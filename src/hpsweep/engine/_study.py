@@ -39,7 +39,9 @@ def make_algorithms(config: SweepConfig) -> tuple[BaseSampler, BasePruner]:
         n_trials=config.n_trials,
     )
     pruner = make_pruner(config.pruner.name, config.pruner.kwargs, directions=config.directions)
-    return sampler, pruner
+    from hpsweep.engine._rounding import with_rounding  # imports Optuna, as make_sampler did
+
+    return with_rounding(sampler, config.space), pruner
 
 
 def open_study(

@@ -45,6 +45,7 @@ from hpsweep.runner._procutil import signal_group
 from hpsweep.runner._procutil import signal_name
 from hpsweep.runner._procutil import tail_text
 from hpsweep.runner._template import CommandTemplate
+from hpsweep.runner._template import params_hash
 
 LINE_LIMIT = 1 << 20
 """Longer stdout or channel lines are written to the log but not parsed."""
@@ -389,6 +390,8 @@ class CommandExecutor:
             "trial.dir": trial_dir,
             "study.name": spec.study,
         }
+        if "trial.params_hash" in self._template.names:
+            values["trial.params_hash"] = params_hash(spec.params)
         try:
             argv = self._template.render(values)
         except KeyError as missing:

@@ -7,6 +7,7 @@ a shell unless the user asked for one. ``{{`` and ``}}`` stand for literal brace
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from hpsweep._errors import ConfigError
 
-BUILTINS = ("trial.id", "trial.number", "trial.dir", "study.name")
+BUILTINS = ("trial.id", "trial.number", "trial.dir", "trial.params_hash", "study.name")
 """Placeholders every trial fills in, besides its parameters (built-ins win over a parameter
 with the same name)."""
 
@@ -74,7 +75,7 @@ class CommandTemplate:
 def check_template(command: Sequence[str], params: Iterable[str]) -> None:
     """Raise :class:`ConfigError` when ``command`` is malformed or uses a placeholder that names
     neither one of ``params`` nor a built-in (``trial.id``, ``trial.number``, ``trial.dir``,
-    ``study.name``)."""
+    ``trial.params_hash``, ``study.name``)."""
     CommandTemplate(command).check(params)
 
 
@@ -95,6 +96,13 @@ def render_value(value: object) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value)
     return str(value)
+
+
+def params_hash(params: Mapping[str, object]) -> str:
+    """A digest of what a trial receives (32 hex digits): trials with equal params share it, as
+    Oríon's ``{trial.hash_params}`` does, e.g. to name a checkpoint folder a rerun finds again."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=render_value)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _parse(item: str) -> list[_Part]:

@@ -5,6 +5,7 @@
     spec      := NAME '=' value [ 'if' condition { 'and' condition } ]
     value     := 'float' '(' NUMBER ',' NUMBER { ',' option } ')'     option := 'log' ['=' BOOL]
                | 'int' '(' NUMBER ',' NUMBER { ',' option } ')'                | 'step' '=' NUMBER
+                                                            (float only)  | 'digits' '=' NUMBER
                | 'choice' '(' scalar { ',' scalar } ')'         ('categorical', 'choices' too)
                | 'fixed' '(' scalar ')'
                | scalar                                         (a fixed value)
@@ -233,6 +234,7 @@ class _Parser:
         high = self.number()
         log: bool | None = None
         step: int | float | None = None
+        digits: int | float | None = None
         while True:
             token = self.next()
             if token.kind == ")":
@@ -241,7 +243,7 @@ class _Parser:
                 self.expected("',' or ')'", token)
             option = self.next()
             if option.kind != "word":
-                self.expected("an option (log or step=NUMBER)", option)
+                self.expected(f"an option ({self._options()})", option)
             if option.text == "log":
                 if log is not None:
                     self.fail(f"log is given twice (position {option.pos + 1}); give it once")
@@ -254,11 +256,23 @@ class _Parser:
                     self.fail(f"step is given twice (position {option.pos + 1}); give it once")
                 self.expect("=", "'=' after step")
                 step = self.number()
+            elif option.text == "digits" and function == "float":
+                if digits is not None:
+                    self.fail(f"digits is given twice (position {option.pos + 1}); give it once")
+                self.expect("=", "'=' after digits")
+                digits = self.number()
             else:
                 self.unknown_option(option)
         use_log = bool(log)
         if function == "float":
-            return lambda when: Float(low, high, log=use_log, step=step, when=when)
+            return lambda when: Float(
+                low,
+                high,
+                log=use_log,
+                step=step,
+                digits=digits,  # type: ignore[arg-type]
+                when=when,
+            )
         int_step = 1 if step is None else step
         return lambda when: Int(low, high, step=int_step, log=use_log, when=when)  # type: ignore[arg-type]
 
@@ -276,15 +290,27 @@ class _Parser:
                 hint = "use float(...), int(...), choice(...) or fixed(...)"
         self.fail(f"unknown function {token.shown()} at position {token.pos + 1}; {hint}")
 
+    def _options(self) -> str:
+        """The options of the function being read, for messages."""
+        return (
+            "log, step=NUMBER and digits=N" if self.function == "float" else "log and step=NUMBER"
+        )
+
     def unknown_option(self, token: _Token) -> NoReturn:
         if parse_number_or_none(token.text) is not None:
             self.fail(
-                f"{self.function}() takes two numbers (low, high), then the options log and"
-                f" step=NUMBER; got a third number at position {token.pos + 1}; write e.g."
+                f"{self.function}() takes two numbers (low, high), then the options"
+                f" {self._options()}; got a third number at position {token.pos + 1}; write e.g."
                 f" {self._example()}"
             )
-        close = suggest(token.text, ["log", "step"])
-        hint = f"did you mean {close!r}?" if close else "the options are log and step=NUMBER"
+        if token.text == "digits":
+            self.fail(
+                f"digits= at position {token.pos + 1} applies to float(...) only; an int has"
+                " no digits to round"
+            )
+        options = ["log", "step", "digits"] if self.function == "float" else ["log", "step"]
+        close = suggest(token.text, options)
+        hint = f"did you mean {close!r}?" if close else f"the options are {self._options()}"
         self.fail(f"unknown option {token.shown()} at position {token.pos + 1}; {hint}")
 
     def conditions(self) -> Conditions:
@@ -422,6 +448,8 @@ def render_cli(name: str, param: Param) -> str:
             args.append("log")
         if param.step is not None:
             args.append(f"step={param.step!r}")
+        if param.digits is not None:
+            args.append(f"digits={param.digits}")
         text = f"float({','.join(args)})"
     elif isinstance(param, Int):
         args = [str(param.low), str(param.high)]

@@ -3,6 +3,7 @@
 ::
 
     lr: {type: float, low: 1.0e-5, high: 1.0e-1, log: true}
+    wd: {type: float, low: 0.0, high: 0.1, digits: 3}   # values rounded to 3 significant digits
     units: {type: int, low: 32, high: 512, step: 32}
     opt: {type: categorical, choices: [adam, sgd]}      # or just: opt: [adam, sgd]
     momentum: {type: float, low: 0.0, high: 0.99, when: {opt: sgd}}
@@ -55,7 +56,7 @@ _TYPE_HINTS = {
 }
 _NUMERIC_KEYS = ("type", "low", "high", "min", "max", "step", "log", "when")
 _KEYS: dict[str, tuple[str, ...]] = {
-    "float": _NUMERIC_KEYS,
+    "float": (*_NUMERIC_KEYS[:-1], "digits", "when"),
     "int": _NUMERIC_KEYS,
     "categorical": ("type", "choices", "when"),
     "fixed": ("type", "value", "when"),
@@ -201,7 +202,13 @@ def _from_definition(name: str, definition: Mapping[object, object], where: str)
     step_value = fields.get("step")
     step = None if step_value is None else _number(step_value, f"{where}.step")
     if kind == "float":
-        return _construct(name, where, lambda: Float(low, high, log=log, step=step, when=when))
+        digits_value = fields.get("digits")
+        digits = None if digits_value is None else _number(digits_value, f"{where}.digits")
+        return _construct(
+            name,
+            where,
+            lambda: Float(low, high, log=log, step=step, digits=digits, when=when),  # type: ignore[arg-type]
+        )
     int_step = 1 if step is None else step
     return _construct(
         name,
@@ -274,6 +281,8 @@ def param_to_mapping(param: Param) -> dict[str, object]:
             result["step"] = param.step
         if param.log:
             result["log"] = True
+        if param.digits is not None:
+            result["digits"] = param.digits
     elif isinstance(param, Int):
         result = {"type": "int", "low": param.low, "high": param.high}
         if param.step != 1:

@@ -44,6 +44,9 @@ When: TypeAlias = Mapping[str, object] | Iterable[tuple[str, object]]
 """What ``when=`` accepts: ``{"opt": "sgd"}``, ``{"opt": ["adam", "adamw"]}`` or the
 normalized pairs; each value is a scalar or a list/tuple of scalars (checked at runtime)."""
 
+MAX_DIGITS = 17
+"""The most significant digits :class:`Float` ``digits`` takes: 17 tell every double apart."""
+
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
 """What a parameter name looks like (dots for nested keys such as ``optim.lr``)."""
 
@@ -314,16 +317,21 @@ class _ParamBase:
 
 @dataclass(frozen=True, init=False, eq=False)
 class Float(_ParamBase):
-    """A float in ``[low, high]``, optionally log-scaled or on a ``step`` grid.
+    """A float in ``[low, high]``, optionally log-scaled or on a ``step`` grid. With ``digits``
+    every sampled value is rounded to that many significant digits (Oríon's ``precision=``):
+    ``0.000123456`` becomes ``0.0001235`` with ``digits=4``.
 
     >>> Float(1e-5, 1e-1, log=True)
-    Float(low=1e-05, high=0.1, log=True, step=None, when=())
+    Float(low=1e-05, high=0.1, log=True, step=None, digits=None, when=())
+    >>> Float(1e-5, 1e-1, log=True, digits=3).round(0.0123456)
+    0.0123
     """
 
     low: float
     high: float
     log: bool
     step: float | None
+    digits: int | None
     when: Conditions
 
     def __init__(
@@ -333,12 +341,14 @@ class Float(_ParamBase):
         *,
         log: bool = False,
         step: float | None = None,
+        digits: int | None = None,
         when: When | None = None,
     ) -> None:
         low_ = _real(low, "low")
         high_ = _real(high, "high")
         log_ = _flag(log, "log")
         step_ = None if step is None else _real(step, "step")
+        digits_ = None if digits is None else _integer(digits, "digits")
         if low_ > high_:
             raise _ParamError(
                 f"`low <= high` must hold{_FOR}, but got low={low_!r}, high={high_!r};"
@@ -359,14 +369,33 @@ class Float(_ParamBase):
                 f"`step > 0` must hold{_FOR}, but got step={step_!r}; use a positive step or"
                 " drop it."
             )
+        if digits_ is not None and not 1 <= digits_ <= MAX_DIGITS:
+            raise _ParamError(
+                f"`digits` must be between 1 and {MAX_DIGITS}{_FOR}, but got digits={digits_};"
+                f" a float has at most {MAX_DIGITS} significant digits."
+            )
+        if digits_ is not None and step_ is not None:
+            raise _ParamError(
+                f"`digits` and `step` cannot be used together{_FOR}, but got digits={digits_},"
+                f" step={step_!r}; a step grid already fixes the values, drop one of them."
+            )
         object.__setattr__(self, "low", low_)
         object.__setattr__(self, "high", high_)
         object.__setattr__(self, "log", log_)
         object.__setattr__(self, "step", step_)
+        object.__setattr__(self, "digits", digits_)
         object.__setattr__(self, "when", _conditions(when))
 
+    def round(self, value: float) -> float:
+        """``value`` rounded to :attr:`digits` significant digits (decimal rounding, half to
+        even) and kept within ``[low, high]``; ``value`` itself when ``digits`` is None."""
+        if self.digits is None or value == 0 or not math.isfinite(value):
+            return value
+        rounded = float(f"{value:.{self.digits - 1}e}")
+        return min(max(rounded, self.low), self.high)
+
     def _key(self) -> tuple[object, ...]:
-        return (self.low, self.high, self.log, self.step, _when_key(self.when))
+        return (self.low, self.high, self.log, self.step, self.digits, _when_key(self.when))
 
 
 @dataclass(frozen=True, init=False, eq=False)
