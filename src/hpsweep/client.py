@@ -14,11 +14,14 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
 from hpsweep import _wire
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "Channel",
@@ -41,8 +44,10 @@ class Channel(Protocol):
     """What a running trial talks to; executors provide one per trial."""
 
     params: dict[str, Any]
-    trial_dir: Path | None
     number: int | None
+
+    @property
+    def trial_dir(self) -> Path | None: ...
 
     def report(self, value: float, step: int | None) -> None: ...
 
@@ -84,8 +89,7 @@ class _Subprocess:
 
     def __init__(self, environ: dict[str, str]) -> None:
         self.params = json.loads(environ.get(_wire.ENV_PARAMS) or "{}")
-        directory = environ.get(_wire.ENV_TRIAL_DIR)
-        self.trial_dir = Path(directory) if directory else None
+        self._trial_dir = environ.get(_wire.ENV_TRIAL_DIR) or None
         number = environ.get(_wire.ENV_TRIAL_NUMBER)
         self.number = int(number) if number else None
         self._lock = threading.Lock()
@@ -97,6 +101,14 @@ class _Subprocess:
         if fd:
             self._socket = _claim_channel(fd)
             self._reader = self._socket.makefile("rb") if self._socket is not None else None
+
+    @property
+    def trial_dir(self) -> Path | None:
+        if self._trial_dir is None:
+            return None
+        from pathlib import Path  # on first use: a trial that never asks saves the import
+
+        return Path(self._trial_dir)
 
     def _send(self, message: _wire.Message) -> bool:
         if self._lost:

@@ -874,7 +874,7 @@ class PythonProcessExecutor(CommandExecutor):
         argv = [
             python or sys.executable,
             "-m",
-            "hpsweep.runner._child",
+            "hpsweep._child",
             "--path",
             str(Path.cwd()),
             target_name(target),

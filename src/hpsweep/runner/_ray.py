@@ -56,7 +56,7 @@ class _TrialActor:
     def _load(self) -> Objective:
         if self._objective is None:
             if isinstance(self._target, str):
-                from hpsweep.runner._child import load
+                from hpsweep._child import load
 
                 self._objective = load(self._target)
             else:

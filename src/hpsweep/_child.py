@@ -1,6 +1,6 @@
 """Run one Python function as a trial subprocess (what :class:`PythonProcessExecutor` starts).
 
-``python -m hpsweep.runner._child [--path DIR] TARGET`` where TARGET is ``module:function`` or
+``python -m hpsweep._child [--path DIR] TARGET`` where TARGET is ``module:function`` or
 ``path/to/file.py:function``: calls ``function(params)`` and sends its return value as the final
 result. Exceptions reach the controller through the hook that :mod:`hpsweep.client` installs in
 trial subprocesses: ``TrialPruned`` ends the trial as pruned, anything else fails it with
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from hpsweep import client
 
-USAGE = "usage: python -m hpsweep.runner._child [--path DIR] module:function"
+USAGE = "usage: python -m hpsweep._child [--path DIR] module:function"
 
 
 def main(argv: list[str]) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     else:
         print(USAGE, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(Path(path).absolute()))
+    sys.path.insert(0, os.path.abspath(path))
     params = client.params()  # opens the channel first, so that import errors are reported
     result = load(target)(params)
     if result is not None:
