@@ -239,6 +239,51 @@ def test_non_cooperative_trials_are_stopped_when_pruned(tmp_path: Path) -> None:
     assert executor.stops == [2, 3]
 
 
+def test_a_pruned_trial_that_runs_on_is_stopped_after_the_grace_period(tmp_path: Path) -> None:
+    def script(spec: TrialSpec) -> FakeTrial:
+        trial = curve_script(True)(spec)
+        return dataclasses.replace(trial, duration=100.0, ignores_prune=spec.number == 2)
+
+    config = pruning_config(n_trials=3, grace=4.0)
+    summary, executor, study = run(tmp_path, config, script)
+    assert summary.counts == {"complete": 2, "pruned": 1}
+    assert executor.stops == [2]
+    # trials 0 and 1 ran 100 s each; trial 2 was told at its second report (2 s) and stopped
+    # once the grace period had passed
+    assert executor.clock.now == pytest.approx(200.0 + 2.0 + 4.0)
+
+
+def test_counting_the_budget_reads_only_open_and_new_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One long trial must not make every launch re-read the trials started after it."""
+    from hpsweep import _controller
+
+    reads: list[int] = []
+    real = _controller.trials_from
+
+    def counting(*args: Any) -> Any:
+        opened, new = real(*args)
+        reads.append(len(opened) + len(new))
+        return opened, new
+
+    monkeypatch.setattr(_controller, "trials_from", counting)
+
+    def script(spec: TrialSpec) -> FakeTrial:
+        return FakeTrial(duration=1000.0 if spec.number == 0 else 1.0, result=1.0)
+
+    summary, _, _ = run(tmp_path, make_config(n_trials=200), script, slots=3)
+    assert summary.counts == {"complete": 200}
+    assert len(reads) >= 200 and max(reads) <= 3 + 1  # the open ones and the one just made
+
+
+def test_deadlines_of_ended_trials_are_dropped(tmp_path: Path) -> None:
+    controller: list[Controller] = []
+    config = make_config(n_trials=40, trial_timeout=1000.0)
+    run(tmp_path, config, quadratic, slots=4, before=controller.append)
+    assert controller[0]._next_deadline() is None and controller[0]._deadlines == []
+
+
 def test_first_interrupt_lets_running_trials_finish(tmp_path: Path) -> None:
     holder: list[Controller] = []
 

@@ -7,6 +7,7 @@ drives threads, processes, commands and fakes with an injected clock.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Callable
@@ -52,11 +53,9 @@ class _Running:
     trial: optuna.Trial
     spec: TrialSpec
     started: float
-    deadline: float | None
     sampled: dict[str, Any]
     steps: set[int] = field(default_factory=set)
     prune_decided: bool = False
-    prune_deadline: float | None = None
 
 
 @dataclass
@@ -112,6 +111,9 @@ class Controller:
         self._poll_interval = poll_interval
         self._running: dict[int, _Running] = {}
         self._stop_reasons: dict[int, str] = {}
+        # (when, trial number, reason) for every trial timeout and prune grace period; entries
+        # whose trial ended or is already being stopped are dropped as they come up
+        self._deadlines: list[tuple[float, int, str]] = []
         self._counts: dict[str, int] = {}
         self._best: TrialOutcome | None = None
         self._closed_reason = ""
@@ -119,8 +121,10 @@ class Controller:
         self._handled_interrupts = 0
         self._failed_study = False
         self._failures = 0
-        self._settled_end = 0
-        self._settled_counted = 0
+        self._read_end = 0  # trials numbered below this have been read at least once
+        self._open: set[int] = set()  # of those, the ones not finished when last read
+        self._finished_count = 0  # and the ones finished, which never change again
+        self._finished_counted = 0
         self._next_beat = 0.0
         self._next_recovery = 0.0
         self._direction_signs = [1.0 if d == "minimize" else -1.0 for d in config.directions]
@@ -188,13 +192,17 @@ class Controller:
 
     def _poll_timeout(self, now: float) -> float:
         timeout = min(self._poll_interval, max(0.0, self._next_beat - now))
-        for number, running in self._running.items():
-            if number in self._stop_reasons:
-                continue  # already being stopped; the executor enforces the grace period
-            for deadline in (running.deadline, running.prune_deadline):
-                if deadline is not None:
-                    timeout = min(timeout, max(0.0, deadline - now))
-        return timeout
+        deadline = self._next_deadline()
+        return timeout if deadline is None else min(timeout, max(0.0, deadline - now))
+
+    def _next_deadline(self) -> float | None:
+        """The earliest deadline of a trial not yet being stopped, dropping spent ones."""
+        while self._deadlines:
+            when, number, _ = self._deadlines[0]
+            if number in self._running and number not in self._stop_reasons:
+                return when
+            heapq.heappop(self._deadlines)
+        return None
 
     def _take_interrupts(self) -> None:
         if self._interrupts == self._handled_interrupts:
@@ -233,21 +241,25 @@ class Controller:
         """(trials counting toward the budget, finished trials, whether one is waiting).
 
         A finished trial never changes again (Optuna refuses writes to it, and the superseded
-        mark is set before the attempt finishes), so the leading run of finished trials is
-        counted once and only the rest is rescanned: launching stays O(running), not O(study).
+        mark is set before the attempt finishes), so each finished trial is counted once and
+        only the new trials and those open when last read are read again: a launch costs
+        O(open + new), however long one trial runs or however large the study grows.
         """
         from optuna.trial import TrialState
 
-        end = self._settled_end
-        rest = trials_from(self.store, self.study._study_id, end)
-        while rest and rest[0].state.is_finished():
-            self._settled_counted += counts_toward_budget(rest.pop(0))
-            end += 1
-        self._settled_end = end
-        counted = self._settled_counted + sum(1 for t in rest if counts_toward_budget(t))
-        finished = end + sum(1 for t in rest if t.state.is_finished())
-        waiting = any(t.state == TrialState.WAITING for t in rest)
-        return counted, finished, waiting
+        opened, new = trials_from(self.store, self.study._study_id, self._read_end, self._open)
+        self._read_end += len(new)
+        counted = waiting = 0
+        for trial in (*opened, *new):
+            if trial.state.is_finished():
+                self._open.discard(trial.number)
+                self._finished_count += 1
+                self._finished_counted += counts_toward_budget(trial)
+            else:
+                self._open.add(trial.number)
+                counted += counts_toward_budget(trial)
+                waiting += trial.state == TrialState.WAITING
+        return self._finished_counted + counted, self._finished_count, bool(waiting)
 
     def _launch(self, now: float) -> bool:
         storage = self.store.storage
@@ -283,8 +295,10 @@ class Controller:
             attempt=attempt,
             env=self._gpu_slots.acquire(trial.number) if self._gpu_slots else {},
         )
-        deadline = now + self.config.trial_timeout if self.config.trial_timeout else None
-        self._running[trial.number] = _Running(trial, spec, now, deadline, sampled)
+        self._running[trial.number] = _Running(trial, spec, now, sampled)
+        if self.config.trial_timeout:
+            deadline = now + self.config.trial_timeout
+            heapq.heappush(self._deadlines, (deadline, trial.number, "timeout"))
         self.executor.start(spec)
         self.progress.trial_started(trial.number, sampled)
         return True
@@ -314,18 +328,15 @@ class Controller:
         if prune and not running.prune_decided:
             running.prune_decided = True
             if event.cooperative:
-                running.prune_deadline = self._clock() + self.config.grace
+                deadline = self._clock() + self.config.grace
+                heapq.heappush(self._deadlines, (deadline, event.number, "pruned"))
             else:
                 self._stop(event.number, "pruned")
 
     def _enforce_deadlines(self, now: float) -> None:
-        for number, running in list(self._running.items()):
-            if number in self._stop_reasons:
-                continue
-            if running.deadline is not None and now >= running.deadline:
-                self._stop(number, "timeout")
-            elif running.prune_deadline is not None and now >= running.prune_deadline:
-                self._stop(number, "pruned")
+        while (deadline := self._next_deadline()) is not None and deadline <= now:
+            _, number, reason = heapq.heappop(self._deadlines)
+            self._stop(number, reason)
 
     def _stop(self, number: int, reason: str) -> None:
         if number in self._stop_reasons or number not in self._running:

@@ -66,14 +66,15 @@ def cmd_run(args: argparse.Namespace, command: list[str] | None) -> int:
     }
     if command is not None:
         flags["command"] = command
-    from hpsweep.dialects._axect import is_axect_file
+    if args.config is not None:
+        from hpsweep.dialects._axect import is_axect_file
 
-    if args.config is not None and is_axect_file(args.config):  # Axect's optimize_template.yaml
-        from hpsweep.compat.axect import cli_run
+        if is_axect_file(args.config):  # Axect's optimize_template.yaml
+            from hpsweep.compat.axect import cli_run
 
-        return cli_run(
-            args.config, sets=args.sets, flags=flags, cli_space=args.params, quiet=args.quiet
-        )
+            return cli_run(
+                args.config, sets=args.sets, flags=flags, cli_space=args.params, quiet=args.quiet
+            )
     config = load_config(args.config, sets=args.sets, flags=flags, cli_space=args.params)
     if not len(config.space) and not config.params:
         raise UsageError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
@@ -116,10 +117,13 @@ def find_study(store: Store, name: str) -> int | None:
     return None
 
 
-def trials_from(store: Store, study_id: int, start: int) -> list[FrozenTrial]:
-    """The study's trials numbered ``start`` and above, without copying the ones before: on the
-    journal store this reads Optuna's replayed state directly, so a launch in a study of 10 000
-    trials does not walk all 10 000 (Optuna's ``get_all_trials`` does)."""
+def trials_from(
+    store: Store, study_id: int, start: int, numbers: Collection[int] = ()
+) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+    """The study's trials with the given ``numbers`` (all below ``start``), and those numbered
+    ``start`` and above. On the journal store this reads Optuna's replayed state directly, so
+    that a launch in a study of 10 000 trials neither walks nor copies all 10 000 (Optuna's
+    ``get_all_trials`` does)."""
     from optuna.storages import JournalStorage
 
     storage = store.storage
@@ -127,9 +131,11 @@ def trials_from(store: Store, study_id: int, start: int) -> list[FrozenTrial]:
         storage.get_study_directions(study_id)  # syncs with the file, under the storage's lock
         replay = storage._replay_result
         with storage._thread_lock:
-            ids = replay._study_id_to_trial_ids[study_id][start:]
-            return [replay._trials[trial_id] for trial_id in ids]
-    return storage.get_all_trials(study_id, deepcopy=False)[start:]
+            ids = replay._study_id_to_trial_ids[study_id]
+            trials = replay._trials
+            return [trials[ids[n]] for n in numbers], [trials[i] for i in ids[start:]]
+    every = storage.get_all_trials(study_id, deepcopy=False)
+    return [every[n] for n in numbers], every[start:]
 
 
 def ask(study: optuna.Study, *, waiting: bool) -> optuna.Trial:

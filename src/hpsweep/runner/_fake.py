@@ -42,6 +42,8 @@ class FakeTrial:
     """Whether it hears prune decisions (a channel) or only reports (marker lines)."""
     ignores_stop: bool = False
     """Whether it ignores the polite stop and needs the kill after the grace period."""
+    ignores_prune: bool = False
+    """Whether a cooperative trial runs on after being told to prune (it never asks)."""
 
 
 @dataclass(order=True)
@@ -115,7 +117,7 @@ class FakeExecutor:
     def decide(self, number: int, prune: bool) -> None:
         self.decisions.append((number, prune))
         trial = self._trials.get(number)
-        if prune and trial is not None and trial.cooperative:
+        if prune and trial is not None and trial.cooperative and not trial.ignores_prune:
             self._cancel(number)
             self._schedule(self.clock.now, Ended(number, pruned=True))
 
