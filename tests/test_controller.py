@@ -277,6 +277,62 @@ def test_counting_the_budget_reads_only_open_and_new_trials(
     assert len(reads) >= 200 and max(reads) <= 3 + 1  # the open ones and the one just made
 
 
+def test_a_count_interrupted_by_a_lost_lock_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server store's lock can drop mid-count (engine/_postgres.py raises SectionInterrupted
+    then): nothing was created, so the controller counts again; the total stays exact."""
+    from hpsweep import _controller
+    from hpsweep.engine._storage import SectionInterrupted
+
+    real_ask = _controller.ask
+    asked: list[int] = []
+
+    def ask(study: optuna.Study, *, waiting: bool) -> optuna.Trial:
+        asked.append(len(study.trials))
+        if len(asked) == 3:
+            raise SectionInterrupted("the lock was lost")
+        return real_ask(study, waiting=waiting)
+
+    monkeypatch.setattr(_controller, "ask", ask)
+    messages: list[str] = []
+    summary, _, study = run(
+        tmp_path,
+        make_config(n_trials=5),
+        quadratic,
+        before=lambda c: setattr(c.progress, "message", messages.append),
+    )
+    assert summary.counts == {"complete": 5} and len(study.trials) == 5
+    assert asked == [0, 1, 2, 2, 3, 4]
+    assert messages == [
+        "the database lock was lost while counting the study and another controller started a "
+        "trial meanwhile; counting again"
+    ]
+
+
+def test_a_trial_created_before_the_lock_was_lost_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpsweep.engine._storage import SectionInterrupted
+
+    def interrupt_once(controller: Controller) -> None:
+        storage = controller.store.storage
+        real = storage.set_trial_system_attr
+        calls: list[str] = []
+
+        def set_attr(trial_id: int, key: str, value: Any) -> None:
+            calls.append(key)
+            if key == RUN_ATTR and calls.count(RUN_ATTR) == 2:
+                raise SectionInterrupted("the lock was lost")
+            real(trial_id, key, value)
+
+        monkeypatch.setattr(storage, "set_trial_system_attr", set_attr)
+
+    summary, _, study = run(tmp_path, make_config(n_trials=4), quadratic, before=interrupt_once)
+    assert summary.counts == {"complete": 4} and len(study.trials) == 4
+    assert all(RUN_ATTR in t.system_attrs for t in study.trials)
+
+
 def test_deadlines_of_ended_trials_are_dropped(tmp_path: Path) -> None:
     controller: list[Controller] = []
     config = make_config(n_trials=40, trial_timeout=1000.0)

@@ -32,6 +32,7 @@ from hpsweep.engine._liveness import OWNER_PREFIX
 from hpsweep.engine._liveness import RUN_ATTR
 from hpsweep.engine._liveness import SUPERSEDED_ATTR
 from hpsweep.engine._liveness import recover_lost_trials
+from hpsweep.engine._storage import SectionInterrupted
 from hpsweep.engine._study import ask
 from hpsweep.engine._study import counts_toward_budget
 from hpsweep.engine._study import trials_from
@@ -261,25 +262,45 @@ class Controller:
                 waiting += trial.state == TrialState.WAITING
         return self._finished_counted + counted, self._finished_count, bool(waiting)
 
-    def _launch(self, now: float) -> bool:
+    def _create(self) -> tuple[optuna.Trial, bool] | None:
+        """Count the study and create its next trial under the store's mutex (with whether it
+        was a waiting one), or None when the study is done. Counts again when a database
+        restart lost the lock mid-count and another controller created a trial meanwhile."""
         storage = self.store.storage
-        with self.store.mutex():
-            counted, finished, waiting = self._tally()
-            # A waiting trial (a retry or a re-run of a lost one) is already inside the budget.
-            if (
-                self.config.n_trials is not None
-                and counted >= self.config.n_trials
-                and not waiting
-            ):
-                self._close(f"the study total of {self.config.n_trials} trials is reached")
-                return False
-            if not waiting and sampler_exhausted(self.study):
-                self._close("the sampler has run every point of its grid")
-                return False
-            trial = ask(self.study, waiting=waiting)
-            storage.set_trial_system_attr(
-                trial._trial_id, RUN_ATTR, {"owner": self.owner.id, "finished_before": finished}
-            )
+        while True:
+            trial: optuna.Trial | None = None
+            try:
+                with self.store.mutex(fenced=True):
+                    counted, finished, waiting = self._tally()
+                    # A waiting trial (a retry, a re-run of a lost one) is inside the budget.
+                    if (
+                        self.config.n_trials is not None
+                        and counted >= self.config.n_trials
+                        and not waiting
+                    ):
+                        self._close(f"the study total of {self.config.n_trials} trials is reached")
+                        return None
+                    if not waiting and sampler_exhausted(self.study):
+                        self._close("the sampler has run every point of its grid")
+                        return None
+                    trial = ask(self.study, waiting=waiting)
+                    run: dict[str, Any] = {"owner": self.owner.id, "finished_before": finished}
+                    storage.set_trial_system_attr(trial._trial_id, RUN_ATTR, run)
+                return trial, waiting
+            except SectionInterrupted:
+                if trial is not None:  # created before the lock was lost: it is ours
+                    storage.set_trial_system_attr(trial._trial_id, RUN_ATTR, run)
+                    return trial, waiting
+                self.progress.message(
+                    "the database lock was lost while counting the study and another "
+                    "controller started a trial meanwhile; counting again"
+                )
+
+    def _launch(self, now: float) -> bool:
+        created = self._create()
+        if created is None:
+            return False
+        trial, waiting = created
         sampled = suggest(trial, self.config.space)
         # Only a waiting trial (a retry, a re-run) was created with attributes; skip the read
         # otherwise, which is a round trip on a server database.

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -174,6 +175,65 @@ def test_the_mutex_is_an_advisory_lock_per_study(pg_url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def _drop_the_connection_of(store: Any, pg_url: str) -> None:
+    """Terminate the server session that holds ``store``'s lock, as a restart would: the server
+    releases the lock, and the next call of the section fails and is retried."""
+    import psycopg
+    from sqlalchemy import text
+
+    held = store.lock.__self__._local.connection
+    pid = held.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+@pytest.mark.parametrize("fenced", [True, False])
+def test_a_lost_lock_ends_a_fenced_section_when_another_controller_got_in(
+    pg_url: str, fenced: bool
+) -> None:
+    from hpsweep.engine._storage import SectionInterrupted
+
+    mine, other = open_store(pg_url, study="s"), open_store(pg_url, study="s")
+    try:
+        study = optuna.create_study(study_name="s", storage=mine.storage)
+        study_id = study._study_id
+        ended: type[BaseException] | None = None
+        try:
+            with mine.mutex(fenced=fenced):
+                assert mine.storage.get_all_trials(study_id) == []  # the count
+                _drop_the_connection_of(mine, pg_url)
+                with other.mutex(fenced=True):  # the server released the lock: it gets in
+                    other.storage.create_new_trial(study_id)
+                mine.storage.get_all_trials(study_id)  # fails, retakes the lock, sees the fence
+        except SectionInterrupted:
+            ended = SectionInterrupted
+        assert ended is (SectionInterrupted if fenced else None)
+        lock = mine.lock.__self__  # type: ignore[union-attr]
+        assert lock.fence_breaks == 1
+        # the lock was released on the way out: the other store takes it at once
+        started = time.monotonic()
+        with other.mutex():
+            pass
+        assert time.monotonic() - started < 1.0
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_a_lost_lock_without_a_new_trial_goes_on(pg_url: str) -> None:
+    mine = open_store(pg_url, study="s")
+    try:
+        study = optuna.create_study(study_name="s", storage=mine.storage)
+        with mine.mutex(fenced=True):
+            assert mine.storage.get_all_trials(study._study_id) == []
+            _drop_the_connection_of(mine, pg_url)
+            mine.storage.create_new_trial(study._study_id)  # retried under the lock taken anew
+        assert mine.lock.__self__.fence_breaks == 0  # type: ignore[union-attr]
+        assert len(mine.storage.get_all_trials(study._study_id)) == 1
+    finally:
+        mine.close()
 
 
 def test_a_missing_database_is_one_line(pg_url: str) -> None:

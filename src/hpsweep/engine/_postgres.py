@@ -17,7 +17,8 @@ Three things make a server database safe for several controllers on several host
 * **Fencing after a restart.** A restart drops the lock while its holder may be mid-section. When
   a call inside the section has to be retried, the lock is taken again before the retry, and the
   highest trial id (read when the lock was first taken) tells whether another controller created
-  a trial in between; if so, a warning says the total may be exceeded by one.
+  a trial in between; if so, a fenced section (the controller's count-then-create) ends with
+  :class:`~hpsweep.engine._storage.SectionInterrupted` and is run again from the count.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import TypeVar
 from optuna.storages import BaseStorage
 
 from hpsweep._errors import StorageError
+from hpsweep.engine._storage import SectionInterrupted
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -168,9 +170,12 @@ class Retry:
                 self._sleep(min(backoff, max(0.0, deadline - now)) * random.uniform(0.5, 1.0))
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 if self.before_retry is not None:
-                    with contextlib.suppress(Exception):
-                        # A failure here is the same outage: the next attempt fails and backs off.
+                    try:
                         self.before_retry()
+                    except SectionInterrupted:
+                        raise
+                    except Exception:  # the same outage: the next attempt fails and backs off
+                        pass
             else:
                 if self.after_success is not None:
                     self.after_success()
@@ -315,8 +320,9 @@ class AdvisoryLock:
     Then a server restart cannot go unnoticed mid-section (``pool_pre_ping`` would otherwise
     silently replace the connection of the next call): the next call fails, and before it is
     retried :meth:`retake` takes the lock on a new connection and compares the fence. If another
-    controller created a trial in the gap, what the section read before the drop may be stale,
-    and a warning says so.
+    controller created a trial in the gap, what the section read before the drop may be stale:
+    a fenced section then raises :class:`SectionInterrupted` (its caller counts again), any
+    other goes on.
     """
 
     def __init__(
@@ -332,10 +338,11 @@ class AdvisoryLock:
         """Sections in which another controller created a trial while the lock was lost."""
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, fenced: bool = False) -> Iterator[None]:
         connection, self._local.fence = self._retry.call("lock", self._acquire)
         self._bind(connection)
         self._local.inside = True
+        self._local.fenced = fenced
         self._local.calls = 0
         try:
             yield
@@ -358,13 +365,11 @@ class AdvisoryLock:
         # Nothing read before the drop, nothing stale: the retried call reads under the new lock.
         if self._local.calls and fence != self._local.fence:
             self.fence_breaks += 1
-            print(
-                "hpsweep: warning: the database connection dropped while this controller was "
-                "counting the study's trials, and another controller started a trial meanwhile; "
-                "the study may run one trial more than n_trials",
-                file=sys.stderr,
-            )
             self._local.fence = fence
+            if self._local.fenced:
+                raise SectionInterrupted(
+                    "the lock was lost and another controller created a trial meanwhile"
+                )
 
     def count_call(self) -> None:
         if getattr(self._local, "inside", False):

@@ -75,6 +75,11 @@ def mark_format(store: Store, study_id: int) -> None:
         store.storage.set_study_system_attr(study_id, FORMAT_ATTR, FORMAT_VERSION)
 
 
+class SectionInterrupted(Exception):
+    """A fenced :meth:`Store.mutex` section lost its lock and another controller created a
+    trial before it was taken again: what the section read may be stale; run it again."""
+
+
 @dataclass
 class Store:
     """An opened study store plus the cross-process mutex the controller uses for budgets."""
@@ -84,22 +89,27 @@ class Store:
     kind: str
     journal: DurableJournalFile | None = None
     lock_path: str | None = None
-    lock: Callable[[], contextlib.AbstractContextManager[None]] | None = None
-    """A server-side mutex (PostgreSQL: an advisory lock on the study's key)."""
+    lock: Callable[[bool], contextlib.AbstractContextManager[None]] | None = None
+    """A server-side mutex (PostgreSQL: an advisory lock on the study's key), given ``fenced``."""
 
     @property
     def display_url(self) -> str:
         return mask_url(self.url)
 
     @contextlib.contextmanager
-    def mutex(self) -> Iterator[None]:
-        """Held while counting trials and creating one, so the study total never overshoots."""
+    def mutex(self, *, fenced: bool = False) -> Iterator[None]:
+        """Held while counting trials and creating one, so the study total never overshoots.
+
+        A server-side lock can be lost mid-section (a database restart drops it with the
+        connection). A ``fenced`` section, one that decides on what it read, then raises
+        :class:`SectionInterrupted` if another controller created a trial meanwhile, so that the
+        caller reads again; other sections go on under the lock taken anew."""
         if self.journal is not None:
             with self.journal.locked():
                 yield
             return
         if self.lock is not None:
-            with self.lock():
+            with self.lock(fenced):
                 yield
             return
         if self.lock_path is None:
