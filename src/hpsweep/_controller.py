@@ -374,6 +374,7 @@ class Controller:
         reason = self._stop_reasons.pop(event.number, None)
         values: list[float] | None = None
         error: str | None = None
+        feasible = True
         # Why the controller stopped a trial wins over how the trial reacted to being stopped.
         if reason == "timeout":
             why = "timeout"
@@ -392,17 +393,18 @@ class Controller:
         else:
             try:
                 values = self._values(event.result)
-                record_constraints(
+                constraints = record_constraints(
                     running.trial,
                     self.config.constraints,
                     event.result,
                     values,
                     self.config.metrics,
                 )
+                feasible = all(value <= 0.0 for value in constraints.values())
                 why = "complete"
             except TrialError as problem:
                 why, error = "failed", str(problem)
-        self._finish(running, why, values, error, event.notes)
+        self._finish(running, why, values, error, event.notes, feasible=feasible)
 
     def _values(self, result: object) -> list[float]:
         if result is None:
@@ -454,6 +456,8 @@ class Controller:
         values: list[float] | None,
         error: str | None,
         notes: tuple[str, ...] = (),
+        *,
+        feasible: bool = True,
     ) -> None:
         from optuna.trial import TrialState
 
@@ -491,11 +495,17 @@ class Controller:
             error=error,
             retry_scheduled=retry,
         )
-        if values is not None and self._improves(values):
+        # As Optuna's best_trial: a trial that breaks a constraint is never the best.
+        if values is not None and feasible and self._improves(values):
             self._best = outcome
         self.progress.trial_ended(outcome, best=self._best)
         target = self.config.target
-        if target is not None and values is not None and not self.config.multi_objective:
+        if (
+            target is not None
+            and values is not None
+            and feasible
+            and not self.config.multi_objective
+        ):
             if self._direction_signs[0] * (values[0] - target) <= 0:
                 self._close(f"trial {trial.number} reached the target {target:g}")
 

@@ -409,14 +409,36 @@ def test_constraints_are_stored_and_steer_the_best_trial(workdir: Path) -> None:
         }
     )
     config = dataclasses.replace(config, space=SearchSpace({"x": Float(0, 1)}))
-    run_config(config, objective=objective, progress=quiet(), handle_signals=False)
+    shown: list[int] = []
+
+    class Recording(PlainProgress):
+        def trial_ended(self, outcome: Any, *, best: Any) -> None:
+            shown.append(best.number)
+
+    result = run_config(
+        config, objective=objective, progress=Recording(quiet=True), handle_signals=False
+    )
     store = open_store(None)
     study = optuna.load_study(study_name="c", storage=store.storage)
     for trial in study.trials:
         assert trial.constraints == {"acc >= 0.5": pytest.approx(0.5 - trial.params["x"])}
-    assert study.best_trial.params["x"] >= 0.5
+    best = study.best_trial
+    assert best.params["x"] >= 0.5
     assert any(t.params["x"] < 0.5 for t in study.trials)  # infeasible ones were tried
+    trials = study.trials
     store.close()
+    # every view of "best" agrees with Optuna's: the API, the run's summary, the fast reader
+    assert result.best_trial.number == best.number
+    assert result.best_trial.feasible and not all(t.feasible for t in result.trials)
+    assert shown[-1] == best.number  # the best the run showed as it went
+    assert all(trials[n].params["x"] >= 0.5 for n in shown)
+    from hpsweep.results import read_study
+    from hpsweep.results import summarize
+
+    data = read_study(None, "c")  # the fast journal reader of info/trials/best
+    assert summarize(data).best[0].number == best.number
+    listed = {r.number: r for r in data.records}
+    assert all(listed[t.number].constraints == t.constraints for t in trials)
 
 
 def test_a_constraint_on_a_missing_metric_fails_the_trial(workdir: Path) -> None:

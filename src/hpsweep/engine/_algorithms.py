@@ -312,14 +312,15 @@ def record_constraints(
     result: object,
     values: Sequence[float],
     metrics: Sequence[str] = (),
-) -> None:
+) -> dict[str, float]:
     """Store a complete trial's constraint values before it is told, with Optuna 5's
     ``Trial.set_constraint`` (system attrs ``constraints:<text>``; ``<= 0`` is feasible), which
     TPE, NSGA-II/III, GP and ``study.best_trial`` read. The metrics are the dict the trial
     returned, plus each configured metric name (and ``objective``) bound to its value. A missing
-    or non-numeric metric raises :class:`TrialError`, which fails the trial."""
+    or non-numeric metric raises :class:`TrialError`, which fails the trial. Returns the
+    values by constraint text."""
     if not constraints:
-        return
+        return {}
     from hpsweep._constraints import constraint_values
     from hpsweep._constraints import parse_constraints
     from hpsweep._errors import TrialError
@@ -335,3 +336,4 @@ def record_constraints(
         raise TrialError(str(error.args[0] if error.args else error)) from None
     for text, value in computed.items():
         trial.set_constraint(text, value)
+    return computed

@@ -29,6 +29,12 @@ class TrialRecord:
     datetime_complete: dt.datetime | None
     user_attrs: Mapping[str, Any]
     intermediate: Mapping[int, float] = field(default_factory=dict)
+    constraints: Mapping[str, float] = field(default_factory=dict)
+    """Constraint values by their text; ``<= 0`` is satisfied (Optuna's convention)."""
+
+    @property
+    def feasible(self) -> bool:
+        return all(value <= 0.0 for value in self.constraints.values())
 
     @property
     def why(self) -> str:
@@ -57,6 +63,8 @@ class TrialRecord:
             duration_s=self.duration_s,
             user_attrs=dict(self.user_attrs),
         )
+        if self.constraints:
+            out["constraints"] = dict(self.constraints)
         if history:
             out["intermediate_values"] = {str(k): v for k, v in sorted(self.intermediate.items())}
         return out
@@ -76,6 +84,7 @@ def record_of(trial: FrozenTrial) -> TrialRecord:
         datetime_complete=trial.datetime_complete,
         user_attrs=dict(trial.user_attrs),
         intermediate=dict(trial.intermediate_values),
+        constraints=dict(trial.constraints),
     )
 
 
@@ -149,8 +158,11 @@ class StudyInfo:
 
 
 def best_records(records: Sequence[TrialRecord], directions: Sequence[str]) -> list[TrialRecord]:
-    """The best complete trial (ties: the earliest), or the Pareto front, earliest first."""
-    complete = [r for r in records if r.state == "complete" and r.values is not None]
+    """The best complete trial (ties: the earliest), or the Pareto front, earliest first; as in
+    Optuna, only trials that satisfy every constraint qualify."""
+    complete = [
+        r for r in records if r.state == "complete" and r.values is not None and r.feasible
+    ]
     signs = [1.0 if d == "minimize" else -1.0 for d in directions]
     if len(signs) == 1:
         if not complete:

@@ -35,6 +35,7 @@ _SET_TRIAL_STATE_VALUES = 6
 _SET_TRIAL_INTERMEDIATE_VALUE = 7
 _SET_TRIAL_USER_ATTR = 8
 _SET_TRIAL_SYSTEM_ATTR = 9
+_CONSTRAINTS_PREFIX = "constraints:"
 _KNOWN_OPS = frozenset(range(11))
 # optuna.trial.TrialState and optuna.study.StudyDirection values
 _RUNNING, _WAITING = 0, 4
@@ -135,6 +136,7 @@ class _Trial:
         "dists",
         "user_attrs",
         "intermediate",
+        "constraints",
         "start",
         "complete",
     )
@@ -148,8 +150,18 @@ class _Trial:
         self.dists: dict[str, str] = {}
         self.user_attrs: dict[str, Any] = {}
         self.intermediate: dict[int, float] = {}
+        self.constraints: dict[str, float] = {}
         self.start: str | None = None
         self.complete: str | None = None
+
+
+def _note_constraints(trial: _Trial, system_attrs: dict[str, Any]) -> None:
+    """Optuna's constraint attrs: ``constraints:<name>`` (Optuna 5) or a ``constraints`` list."""
+    for key, value in system_attrs.items():
+        if key.startswith(_CONSTRAINTS_PREFIX):
+            trial.constraints[key[len(_CONSTRAINTS_PREFIX) :]] = value
+        elif key == "constraints" and isinstance(value, list):
+            trial.constraints.update((str(i), v) for i, v in enumerate(value))
 
 
 class _Study:
@@ -228,12 +240,17 @@ class _JournalReplay:
                 self._next_study_id += 1
         elif op == _DELETE_STUDY:
             self._studies.pop(log["study_id"], None)
+        elif op == _SET_TRIAL_SYSTEM_ATTR:
+            trial_id = log["trial_id"]
+            if 0 <= trial_id < len(self._trials):
+                _note_constraints(self._trials[trial_id], log["system_attr"])
         elif op not in _KNOWN_OPS:
             raise StorageError(
                 f"{self.path}: unknown journal operation {op!r}; it was written by a newer "
                 "Optuna than the one installed"
             )
-        # Study and trial system attrs (ops 3 and 9) and discards (10) are not reported.
+        # Study system attrs (op 3), trial system attrs other than constraints and discards (10)
+        # are not reported.
 
     def _create_trial(self, log: dict[str, Any]) -> None:
         study = self._studies.get(log["study_id"])
@@ -253,6 +270,7 @@ class _JournalReplay:
                 trial.params[name] = self._decoder(dist).external(internal)
                 trial.dists[name] = dist
             trial.user_attrs.update(log.get("user_attrs", {}))
+            _note_constraints(trial, log.get("system_attrs", {}))
             trial.intermediate.update(
                 (int(k), v) for k, v in log.get("intermediate_values", {}).items()
             )
@@ -335,6 +353,7 @@ class _JournalReplay:
                     datetime_complete=_local(trial.complete),
                     user_attrs=trial.user_attrs,
                     intermediate=trial.intermediate,
+                    constraints=trial.constraints,
                 )
             )
         return StudyData(
