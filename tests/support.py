@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import optuna
@@ -12,15 +13,22 @@ import optuna
 from hpsweep.engine import open_store
 
 
+def clean_env(*, drop: Iterable[str] = ()) -> dict[str, str]:
+    """``os.environ`` without HPSWEEP_* variables and without the names in ``drop``."""
+    dropped = set(drop)
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_") and k not in dropped
+    }
+
+
 def hpsweep(
     cwd: Path, *args: str, check: bool = True, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """`hpsweep ARGS` in ``cwd``, with no HPSWEEP_* settings leaking in from the test run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
     result = subprocess.run(
         [sys.executable, "-m", "hpsweep", *args],
         cwd=cwd,
-        env=env,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -13,12 +13,14 @@ from types import ModuleType
 
 import pytest
 
+from support import clean_env
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 
 
 def run_script(name: str, *args: str, tmp_path: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    env = clean_env()
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), "--quick", "--dir", str(tmp_path), *args],
         cwd=ROOT,

@@ -5,29 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import optuna
 import yaml
 
-from hpsweep.engine import open_store
-
-HPSWEEP = [sys.executable, "-m", "hpsweep"]
-
-
-def hpsweep(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-    result = subprocess.run(
-        [*HPSWEEP, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
+from support import clean_env
+from support import hpsweep
+from support import stored_trials
 
 OBJECTIVE = textwrap.dedent("""
     import hpsweep
@@ -47,16 +34,10 @@ def setup(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def stored_trials(path: Path, study: str = "default") -> list[optuna.trial.FrozenTrial]:
-    store = open_store(str(path / "hpsweep.journal"), readonly=True)
-    trials = optuna.load_study(study_name=study, storage=store.storage).get_trials()
-    store.close()
-    return trials
-
-
 def test_run_with_flags_then_inspect(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
     result = hpsweep(
+        cwd,
         "run",
         "-n",
         "8",
@@ -68,13 +49,12 @@ def test_run_with_flags_then_inspect(tmp_path: Path) -> None:
         "objectives:score",
         "--seed",
         "1",
-        cwd=cwd,
     )
     assert "8 complete this run; 8 in the study" in result.stderr
     trials = stored_trials(cwd)
     assert len(trials) == 8
 
-    listed = json.loads(hpsweep("trials", "--format", "json", cwd=cwd).stdout)
+    listed = json.loads(hpsweep(cwd, "trials", "--format", "json").stdout)
     assert [t["number"] for t in listed] == [t.number for t in trials]
     assert [t["value"] for t in listed] == [t.value for t in trials]
     assert [t["params"] for t in listed] == [t.params for t in trials]
@@ -90,41 +70,42 @@ def test_run_with_flags_then_inspect(tmp_path: Path) -> None:
         "user_attrs",
     }
 
-    rows = list(csv.DictReader(io.StringIO(hpsweep("trials", "--format", "csv", cwd=cwd).stdout)))
+    rows = list(csv.DictReader(io.StringIO(hpsweep(cwd, "trials", "--format", "csv").stdout)))
     assert [float(r["x"]) for r in rows] == [t.params["x"] for t in trials]
     assert [r["why"] for r in rows] == ["complete"] * 8
 
-    documents = yaml.safe_load(hpsweep("trials", "--format", "yaml", cwd=cwd).stdout)
+    documents = yaml.safe_load(hpsweep(cwd, "trials", "--format", "yaml").stdout)
     assert [d["value"] for d in documents] == [t.value for t in trials]
-    table = hpsweep("trials", cwd=cwd).stdout
+    table = hpsweep(cwd, "trials").stdout
     assert table.splitlines()[0].split()[:4] == ["number", "state", "why", "value"]
 
     best = min(trials, key=lambda t: t.value or 0.0)
-    as_json = json.loads(hpsweep("best", "--format", "json", cwd=cwd).stdout)
+    as_json = json.loads(hpsweep(cwd, "best", "--format", "json").stdout)
     assert as_json == {"number": best.number, "value": best.value, "params": best.params}
-    assert yaml.safe_load(hpsweep("best", cwd=cwd).stdout) == best.params
-    args = hpsweep("best", "--format", "args", cwd=cwd).stdout.split()
+    assert yaml.safe_load(hpsweep(cwd, "best").stdout) == best.params
+    args = hpsweep(cwd, "best", "--format", "args").stdout.split()
     assert args == ["--x", repr(best.params["x"]), "--y", str(best.params["y"])]
 
-    info = hpsweep("info", cwd=cwd).stdout
+    info = hpsweep(cwd, "info").stdout
     assert "study: default" in info and "trials: 8 (complete 8)" in info
     assert f"best: trial {best.number}, value {best.value!r}" in info
-    assert "studies" not in hpsweep("studies", cwd=cwd).stderr
+    assert "studies" not in hpsweep(cwd, "studies").stderr
 
 
 def test_resume_adds_only_up_to_the_total(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
     args = ["run", "-p", "x=float(-3,3)", "-p", "y=int(0,2)", "--objective", "objectives:score"]
-    hpsweep(*args, "-n", "5", cwd=cwd)
-    again = hpsweep(*args, "-n", "5", cwd=cwd)
+    hpsweep(cwd, *args, "-n", "5")
+    again = hpsweep(cwd, *args, "-n", "5")
     assert "no trials run this run; 5 in the study" in again.stderr
-    hpsweep(*args, "-n", "7", cwd=cwd)
+    hpsweep(cwd, *args, "-n", "7")
     assert len(stored_trials(cwd)) == 7
 
 
 def test_read_side_commands_never_write(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
     hpsweep(
+        cwd,
         "run",
         "-n",
         "3",
@@ -134,17 +115,17 @@ def test_read_side_commands_never_write(tmp_path: Path) -> None:
         "y=0",
         "--objective",
         "objectives:score",
-        cwd=cwd,
     )
     before = (cwd / "hpsweep.journal").read_bytes()
     for command in (["info"], ["trials"], ["best"], ["studies"], ["trials", "--format", "json"]):
-        hpsweep(*command, cwd=cwd)
+        hpsweep(cwd, *command)
     assert (cwd / "hpsweep.journal").read_bytes() == before
 
 
 def test_failures_and_max_failures_exit_codes(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
     result = hpsweep(
+        cwd,
         "run",
         "-n",
         "10",
@@ -154,13 +135,12 @@ def test_failures_and_max_failures_exit_codes(tmp_path: Path) -> None:
         "objectives:broken",
         "--max-failures",
         "2",
-        cwd=cwd,
         check=False,
     )
     assert result.returncode == 1
     assert "RuntimeError: no GPU here" in result.stderr
     assert "2 failed trials reached --max-failures" in result.stderr
-    listed = json.loads(hpsweep("trials", "--format", "json", cwd=cwd).stdout)
+    listed = json.loads(hpsweep(cwd, "trials", "--format", "json").stdout)
     assert [t["user_attrs"]["why"] for t in listed] == ["failed", "failed"]
 
 
@@ -185,20 +165,31 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
         (["info"], "hpsweep: error: no store at hpsweep.journal"),
     ]
     for args, start in cases:
-        result = hpsweep(*args, cwd=cwd, check=False)
+        result = hpsweep(cwd, *args, check=False)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith(start), (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    debug = hpsweep("--debug", "run", "missing.yaml", cwd=cwd, check=False)
+    debug = hpsweep(cwd, "--debug", "run", "missing.yaml", check=False)
     assert "Traceback" in debug.stderr
 
 
 def test_env_settings_apply(tmp_path: Path) -> None:
     cwd = setup(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    env = clean_env()
     env.update(HPSWEEP_N_TRIALS="4", HPSWEEP_STUDY="from-env")
     subprocess.run(
-        [*HPSWEEP, "run", "-p", "x=float(0,1)", "-p", "y=0", "--objective", "objectives:score"],
+        [
+            sys.executable,
+            "-m",
+            "hpsweep",
+            "run",
+            "-p",
+            "x=float(0,1)",
+            "-p",
+            "y=0",
+            "--objective",
+            "objectives:score",
+        ],
         cwd=cwd,
         env=env,
         check=True,

@@ -29,6 +29,8 @@ from hpsweep._config import load_config
 from hpsweep.cli import main
 from hpsweep.engine import open_store
 from hpsweep.space import SearchSpace
+from support import clean_env
+from support import hpsweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -60,24 +62,6 @@ def need(module: str, extra: str) -> None:
         pytest.skip(f"needs {module}: pip install 'hpsweep[{extra}]' (CI runs this test)")
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-
-
-def hpsweep(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "hpsweep", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-    )
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
-
-
 @dataclass
 class Output:
     code: int
@@ -94,10 +78,10 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     two-objective study."""
     root = tmp_path_factory.mktemp("inspect")
     shutil.copytree(ROOT / "examples", root / "examples")
-    hpsweep("run", "examples/quickstart.yaml", "-q", cwd=root)
+    hpsweep(root, "run", "examples/quickstart.yaml", "-q")
     (root / "goals.py").write_text(GOALS)
     (root / "two-goals.yaml").write_text(MULTI)
-    hpsweep("run", "two-goals.yaml", "-q", cwd=root)
+    hpsweep(root, "run", "two-goals.yaml", "-q")
     return root
 
 
@@ -547,7 +531,7 @@ def test_the_listing_benchmark_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["n_trials"] == 200 and result["csv_s"] > 0 and result["json_s"] > 0
-    listed = json.loads(hpsweep("trials", "--format", "json", cwd=tmp_path).stdout)
+    listed = json.loads(hpsweep(tmp_path, "trials", "--format", "json").stdout)
     assert len(listed) == 200
     assert {t["user_attrs"]["why"] for t in listed} == {"complete", "pruned", "failed"}
 

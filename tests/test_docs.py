@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from support import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -30,7 +31,7 @@ def test_every_page_is_in_the_index() -> None:
 
 
 def test_the_optuna_migration_example_runs(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    env = clean_env()
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "migrations" / "from_optuna.py")],
         cwd=tmp_path,

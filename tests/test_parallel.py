@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import optuna
 
-from hpsweep.engine import open_store
+from support import hpsweep
+from support import stored_trials
 
 OBJECTIVES = textwrap.dedent("""
     import os, time
@@ -27,21 +27,9 @@ OBJECTIVES = textwrap.dedent("""
 
 
 def run(cwd: Path, *args: str) -> list[optuna.trial.FrozenTrial]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "hpsweep", "run", "-p", "x=float(0,1)", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = hpsweep(cwd, "run", "-p", "x=float(0,1)", *args, check=False, timeout=120)
     assert result.returncode in (0, 1), result.stderr
-    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
-    try:
-        return optuna.load_study(study_name="default", storage=store.storage).get_trials()
-    finally:
-        store.close()
+    return stored_trials(cwd)
 
 
 def overlapping(trials: list[optuna.trial.FrozenTrial]) -> int:
@@ -128,24 +116,16 @@ def test_trial_timeouts_hold_under_load(tmp_path: Path) -> None:
 
 
 def test_a_missing_objective_module_is_one_error_before_any_trial(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hpsweep",
-            "run",
-            "-p",
-            "x=float(0,1)",
-            "-j",
-            "2",
-            "--objective",
-            "nothere:f",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = hpsweep(
+        tmp_path,
+        "run",
+        "-p",
+        "x=float(0,1)",
+        "-j",
+        "2",
+        "--objective",
+        "nothere:f",
+        check=False,
         timeout=60,
     )
     assert result.returncode == 2

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from support import clean_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,7 +28,7 @@ def test_the_quickstart_command_runs_the_quickstart(tmp_path: Path) -> None:
     venv_bin = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
     argv = run.split()
     argv[0] = str(venv_bin / "hpsweep") if argv[0] == ".venv/bin/hpsweep" else argv[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
+    env = clean_env()
     result = subprocess.run(
         argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
     )

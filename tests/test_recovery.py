@@ -10,10 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import optuna
 import pytest
 
-from hpsweep.engine import open_store
+from support import clean_env
+from support import stored_trials as trials
 
 OBJECTIVES = textwrap.dedent("""
     import time
@@ -33,10 +33,6 @@ OBJECTIVES = textwrap.dedent("""
     """)
 
 
-def env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-
-
 def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
     """A controller whose stderr goes to a file (read it with `stderr_of`), so a killed process
     leaves no pipe behind."""
@@ -45,7 +41,7 @@ def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "hpsweep", "run", "-p", "x=float(0,1)", *args],
             cwd=cwd,
-            env=env(),
+            env=clean_env(),
             stdout=subprocess.DEVNULL,
             stderr=handle,
             text=True,
@@ -57,14 +53,6 @@ def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
     process.wait(timeout=timeout)
     return str(process.log.read_text())  # type: ignore[attr-defined]
-
-
-def trials(cwd: Path) -> list[optuna.trial.FrozenTrial]:
-    store = open_store(str(cwd / "hpsweep.journal"), readonly=True)
-    try:
-        return optuna.load_study(study_name="default", storage=store.storage).get_trials()
-    finally:
-        store.close()
 
 
 @pytest.fixture

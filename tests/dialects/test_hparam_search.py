@@ -21,6 +21,7 @@ from hpsweep._errors import ConfigError
 from hpsweep.compat import hparam_search
 from hpsweep.dialects._hparam_search import apply_overrides
 from hpsweep.dialects._hparam_search import convert_string_to_type
+from support import clean_env
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hparam_search"
 
@@ -293,7 +294,7 @@ def run_script(directory: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")},
+        env=clean_env(),
     )
 
 

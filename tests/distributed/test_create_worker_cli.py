@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +9,16 @@ from pathlib import Path
 import optuna
 
 from hpsweep.engine import open_store
+from support import clean_env
 
 
 def hpsweep(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
     return subprocess.run(
         [sys.executable, "-m", "hpsweep", *args],
         cwd=cwd,
-        env={**base, **(env or {})},
+        env={**clean_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,

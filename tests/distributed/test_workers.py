@@ -17,6 +17,8 @@ import optuna
 import pytest
 
 from hpsweep.engine import open_store
+from support import clean_env
+from support import hpsweep
 
 from ._servers import PG_PASSWORD
 from ._servers import PostgresServer
@@ -41,10 +43,6 @@ OBJECTIVES = textwrap.dedent("""
     """)
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HPSWEEP_")}
-
-
 class Cluster:
     """`hpsweep` processes started by one test, all killed at its end even when it fails."""
 
@@ -54,17 +52,7 @@ class Cluster:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def hpsweep(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "hpsweep", *args],
-            cwd=self.cwd,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check:
-            assert done.returncode == 0, done.stderr
-        return done
+        return hpsweep(self.cwd, *args, check=check)
 
     def create(self, study: str, objective: str, n_trials: int, **extra: object) -> None:
         lines = [
@@ -99,7 +87,7 @@ class Cluster:
                 *args,
             ],
             cwd=self.cwd,
-            env=_env(),
+            env=clean_env(),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -31,6 +31,7 @@ from hpsweep.runner import _command
 from hpsweep.runner._command import LOG_LIMIT
 from hpsweep.runner._command import log_limit_from_env
 from hpsweep.runner._procutil import parse_size
+from support import clean_env
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 
@@ -184,11 +185,7 @@ MODES[mode](arg)
 
 def child_env(**extra: str) -> dict[str, str]:
     """This hpsweep importable, no HPSWEEP_* from outside, byte-code caching on."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("HPSWEEP_") and key != "PYTHONDONTWRITEBYTECODE"
-    }
+    env = clean_env(drop=["PYTHONDONTWRITEBYTECODE"])
     env["PYTHONPATH"] = str(SRC)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "hpsweep-test-pycache")
     env.update(extra)
