@@ -160,9 +160,10 @@ def test_two_objectives_and_best_shows_the_pareto_front(tmp_path: Path) -> None:
     members = front if isinstance(front, list) else [front]
     assert len(members) > 1  # loss and acc trade off: a front, not one trial
     numbers = {m["number"] for m in members}
-    assert feasible_front <= numbers
-    complete = [t for t in trials if t.state.name == "COMPLETE"]
-    for trial in complete:  # a member is dominated by no complete trial
+    assert numbers == feasible_front  # as Optuna's: the infeasible trial 0 is left out
+    assert all(m["constraints"]["lr <= 0.8"] <= 0 for m in members)
+    complete = [t for t in trials if t.state.name == "COMPLETE" and t.params["lr"] <= 0.8]
+    for trial in complete:  # a member is dominated by no feasible complete trial
         if trial.number in numbers:
             assert not any(
                 o.values[0] < trial.values[0] and o.values[1] > trial.values[1] for o in complete

@@ -435,10 +435,11 @@ def test_constraints_are_stored_and_steer_the_best_trial(workdir: Path) -> None:
     from hpsweep.results import read_study
     from hpsweep.results import summarize
 
-    data = read_study(None, "c")  # the fast journal reader of info/trials/best
-    assert summarize(data).best[0].number == best.number
-    listed = {r.number: r for r in data.records}
-    assert all(listed[t.number].constraints == t.constraints for t in trials)
+    for intermediate in (True, False):  # the fast journal reader of info/trials/best
+        data = read_study(None, "c", intermediate=intermediate)
+        assert summarize(data).best[0].number == best.number
+        listed = {r.number: r for r in data.records}
+        assert all(listed[t.number].constraints == t.constraints for t in trials)
 
 
 def test_a_constraint_on_a_missing_metric_fails_the_trial(workdir: Path) -> None:

@@ -205,7 +205,10 @@ def cmd_best(args: argparse.Namespace) -> int:
     data = _reading(args)
     records, directions, name = list(data.records), data.directions, data.name
     if len(directions) == 1:
-        complete = [r for r in records if r.state == "complete" and r.values is not None]
+        # as best_records: only trials that satisfy every constraint
+        complete = [
+            r for r in records if r.state == "complete" and r.values is not None and r.feasible
+        ]
         best = _sorted(complete, "value", directions[0])[: args.top]
     else:
         best = best_records(records, directions)
@@ -241,6 +244,8 @@ def _best_json(record: TrialRecord) -> dict[str, Any]:
     else:
         out["value"] = record.value
     out["params"] = dict(record.params)
+    if record.constraints:
+        out["constraints"] = dict(record.constraints)
     return out
 
 

@@ -416,7 +416,9 @@ def _local(stamp: str | None) -> dt.datetime | None:
 # Records of the ops a listing without learning curves does not need (intermediate values, and
 # system attrs), as Optuna's and hpsweep's journal writers start them. Leaving them out before
 # decoding halves the time to read a big study; a record written another way is just decoded.
+# A trial's system attrs are kept when they hold constraint values: they decide the best trial.
 _SKIPPABLE = tuple(f'{{"op_code":{sep}{op},'.encode() for op in (3, 7, 9) for sep in ("", " "))
+_CONSTRAINT_KEY = b'"constraints'
 
 
 def _read_logs(path: str, *, intermediate: bool = True) -> list[dict[str, Any]]:
@@ -441,7 +443,13 @@ def _read_logs(path: str, *, intermediate: bool = True) -> list[dict[str, Any]]:
     if intermediate:
         joined = body.replace(b"\n", b",")
     else:
-        joined = b",".join([line for line in body.split(b"\n") if not line.startswith(_SKIPPABLE)])
+        joined = b",".join(
+            [
+                line
+                for line in body.split(b"\n")
+                if not line.startswith(_SKIPPABLE) or _CONSTRAINT_KEY in line
+            ]
+        )
     try:
         # One decode of the whole file is several times faster than one per line.
         logs: list[dict[str, Any]] = json.loads(b"[" + joined + b"]")
