@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import ast
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +10,8 @@ from hpsweep._errors import ConfigError
 from hpsweep.runner._gpus import GpuSlots
 from hpsweep.runner._gpus import detect_gpus
 from hpsweep.runner._gpus import parse_gpus
+from support import hpsweep
+from support import stored_trials
 
 
 def test_one_trial_per_gpu() -> None:
@@ -58,3 +62,55 @@ def test_detection_reads_cuda_visible_devices_and_finds_none_on_a_cpu_machine() 
     assert parse_gpus("1,3") == ["1", "3"] and parse_gpus("none") == []
     # this machine has no GPU and no nvidia-smi
     assert detect_gpus({"PATH": "/nonexistent"}) == []
+
+
+# -- end to end: the CLI with a fake device list -------------------------------------------------
+
+GPU_OBJECTIVE = """
+import os, time
+import hpsweep
+
+def which(p):
+    time.sleep(0.3)  # long enough for the slots to overlap
+    seen = [os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("HPSWEEP_GPUS")]
+    (hpsweep.trial_dir() / "gpus.txt").write_text(repr(seen))
+    return p["x"]
+"""
+
+
+def _devices_seen(cwd: Path, *args: str) -> list[list[str | None]]:
+    (cwd / "gpuobj.py").write_text(GPU_OBJECTIVE)
+    hpsweep(cwd, "run", "-p", "x=float(0,1)", "-n", "4", "--objective", "gpuobj:which", *args)
+    assert [t.state.name for t in stored_trials(cwd)] == ["COMPLETE"] * 4
+    runs = cwd / "hpsweep-runs" / "default"
+    return [ast.literal_eval((runs / f"trial-{n}" / "gpus.txt").read_text()) for n in range(4)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--gpus", "0"),  # one slot: -j 1, which would be a thread without GPUs
+        ("--gpus", "0,1", "-j", "1"),
+        ("--gpus", "0,1"),  # -j defaults to the 2 slots
+        ("--gpus", "3,5", "--per-gpu", "2", "--executor", "process"),
+    ],
+)
+def test_a_python_objective_sees_only_its_gpus(tmp_path: Path, args: tuple[str, ...]) -> None:
+    devices = {d for d in args[1].split(",")}
+    seen = _devices_seen(tmp_path, *args)
+    assert len(seen) == 4
+    for cuda, gpus in seen:
+        assert cuda is not None and cuda == gpus and cuda in devices, seen
+    assert {cuda for cuda, _ in seen} == devices  # every slot was used
+
+
+def test_gpu_slots_refuse_threads_and_say_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "gpuobj.py").write_text(GPU_OBJECTIVE)
+    args = ("run", "-p", "x=float(0,1)", "-n", "1", "--objective", "gpuobj:which", "--gpus", "0")
+    result = hpsweep(tmp_path, *args, "--executor", "thread", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "hpsweep: error: GPU slots give each trial its own CUDA_VISIBLE_DEVICES, which needs a "
+        "process per trial, but executor is 'thread'; use executor: process (or auto)"
+    ]
+    assert not (tmp_path / "hpsweep.journal").exists()

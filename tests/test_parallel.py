@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import optuna
+import pytest
 
 from support import hpsweep
 from support import stored_trials
@@ -130,3 +131,24 @@ def test_a_missing_objective_module_is_one_error_before_any_trial(tmp_path: Path
     )
     assert result.returncode == 2
     assert "no module 'nothere'" in result.stderr and not (tmp_path / "hpsweep.journal").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("import notinstalledpkg\n", "ModuleNotFoundError: No module named 'notinstalledpkg'"),
+        ("def f(p):\n    return (\n", "SyntaxError: '(' was never closed"),
+        ("raise RuntimeError('no config here')\n", "RuntimeError: no config here"),
+    ],
+)
+def test_an_objective_module_that_fails_to_import_is_one_error(
+    tmp_path: Path, source: str, what: str
+) -> None:
+    (tmp_path / "broken.py").write_text(source)
+    args = ("run", "-p", "x=float(0,1)", "-n", "2", "--objective", "broken:f")
+    result = hpsweep(tmp_path, *args, check=False, timeout=60)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("hpsweep: error: objective 'broken:f': importing broken failed with ")
+    assert what in line and line.endswith("fix the module (--debug shows the traceback)")
+    assert not (tmp_path / "hpsweep.journal").exists()

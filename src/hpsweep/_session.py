@@ -44,7 +44,9 @@ def load_objective(target: str) -> Objective:
                 f"objective {target!r}: no module {module_name!r} in the working directory or "
                 "on PYTHONPATH; run hpsweep where the module is, or set PYTHONPATH"
             ) from None
-        raise
+        raise _import_failed(target, module_name, error) from error
+    except Exception as error:  # the user's module itself fails: its own error, on one line
+        raise _import_failed(target, module_name, error) from error
     function = getattr(module, function_name, None)
     if not callable(function):
         names = [n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")]
@@ -53,6 +55,18 @@ def load_objective(target: str) -> Objective:
             f"{function_name!r} (functions: {', '.join(names) or 'none'})"
         )
     return function  # type: ignore[no-any-return]
+
+
+def _import_failed(target: str, module_name: str, error: Exception) -> ConfigError:
+    if isinstance(error, SyntaxError):
+        where = f" ({error.filename}, line {error.lineno})" if error.filename else ""
+        what = f"SyntaxError: {error.msg}{where}"
+    else:
+        what = f"{type(error).__name__}: {error}".rstrip(": ")
+    return ConfigError(
+        f"objective {target!r}: importing {module_name} failed with {what}; fix the module "
+        "(--debug shows the traceback)"
+    )
 
 
 def check_objective_module(target: str) -> None:
@@ -76,7 +90,22 @@ def check_objective_module(target: str) -> None:
         )
 
 
-def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -> Executor:
+def make_executor(
+    config: SweepConfig, objective: Objective | None, jobs: int, *, gpus: bool = False
+) -> Executor:
+    """The executor ``config`` asks for. With ``gpus`` (GPU slots) every trial needs a process of
+    its own, since CUDA_VISIBLE_DEVICES is read per process: Python objectives then run in
+    worker processes, and threads (or Ray, which places GPUs itself) are refused."""
+    if gpus and config.executor in ("thread", "ray"):
+        instead = (
+            "give Ray's resources_per_trial: {gpu: 1} instead of gpus"
+            if config.executor == "ray"
+            else "use executor: process (or auto)"
+        )
+        raise ConfigError(
+            f"GPU slots give each trial its own CUDA_VISIBLE_DEVICES, which needs a process per "
+            f"trial, but executor is {config.executor!r}; {instead}"
+        )
     if config.executor == "ray":
         from hpsweep.runner._ray import RayExecutor
 
@@ -90,6 +119,11 @@ def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -
             target, jobs=jobs, resources=config.resources_per_trial, address=config.ray_address
         )
     if objective is not None:
+        if gpus:
+            raise ConfigError(
+                "GPU slots need each trial in its own process, but the objective is a Python "
+                "function in this process; name it instead (objective: module:function)"
+            )
         return InProcessExecutor(objective, jobs=jobs)
     if config.command is not None:
         from hpsweep.runner import CommandExecutor
@@ -106,7 +140,7 @@ def make_executor(config: SweepConfig, objective: Objective | None, jobs: int) -
             "nothing to run: give an objective (--objective module:function or "
             "objective: in the config) or a command after --"
         )
-    if config.executor == "process" or (config.executor == "auto" and jobs > 1):
+    if config.executor == "process" or (config.executor == "auto" and (jobs > 1 or gpus)):
         from hpsweep.runner import PythonProcessExecutor
 
         check_objective_module(config.objective)
@@ -163,7 +197,9 @@ def execute(
         check_template(config.command, _template_names(config))
     slots = gpu_slots(config)
     algorithms = make_algorithms(config)
-    executor = make_executor(config, objective, resolve_jobs(config, slots))
+    executor = make_executor(
+        config, objective, resolve_jobs(config, slots), gpus=slots is not None
+    )
     store = open_store(config.storage, study=config.study)  # scopes a server DB's budget lock
     try:
         study = open_study(config, store, record_config=record_config, algorithms=algorithms)
