@@ -96,7 +96,7 @@ def _devices_seen(cwd: Path, *args: str) -> list[list[str | None]]:
     ],
 )
 def test_a_python_objective_sees_only_its_gpus(tmp_path: Path, args: tuple[str, ...]) -> None:
-    devices = {d for d in args[1].split(",")}
+    devices = set(args[1].split(","))
     seen = _devices_seen(tmp_path, *args)
     assert len(seen) == 4
     for cuda, gpus in seen:
