@@ -336,3 +336,27 @@ def test_command_from_yaml_and_parallel_jobs(tmp_path: Path) -> None:
     stored = trials(tmp_path, "sweep")
     assert len(stored) == 6 and all(t.value == t.params["x"] for t in stored)
     assert elapsed < 6 * 0.3 + 1.5  # two at a time
+
+
+def test_dotted_and_nested_params_fill_placeholders(tmp_path: Path) -> None:
+    # `optim.lr` reaches the trial nested ({"optim": {"lr": ...}}), as `model.depth` does
+    (tmp_path / "sweep.yaml").write_text(
+        textwrap.dedent(r"""
+        n_trials: 3
+        command:
+          - sh
+          - -c
+          - 'echo {model.depth} > {trial.dir}/depth; echo "{{\"objective\": {optim.lr}}}"'
+        space:
+          optim.lr: {type: float, low: 0.1, high: 0.2}
+        params:
+          model: {depth: 3}
+        """)
+    )
+    hpsweep(tmp_path, "run", "sweep.yaml")
+    stored = trials(tmp_path, "sweep")
+    assert [t.state.name for t in stored] == ["COMPLETE"] * 3, [t.user_attrs for t in stored]
+    assert all(t.value == t.params["optim.lr"] for t in stored)
+    for trial in stored:
+        directory = tmp_path / "hpsweep-runs" / "sweep" / f"trial-{trial.number}"
+        assert (directory / "depth").read_text() == "3\n"

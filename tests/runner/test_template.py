@@ -33,6 +33,46 @@ def test_placeholders_fill_argv_items() -> None:
     ]
 
 
+def test_dotted_placeholders_reach_into_nested_params() -> None:
+    # what a trial's params look like: dotted space params and fixed groups nested
+    values = {
+        "optim": {"lr": 0.5, "betas": [0.9, 0.99]},
+        "model": {"depth": 4, "act": {"name": "relu"}},
+        "data.root": "/data",  # a key that holds a dot itself
+        "aug.v2": {"p": 0.1},  # ... and has nested keys
+        "trial": {"dir": "a param's"},
+        "trial.dir": "/runs/t-3",  # the built-in wins over the nested param
+    }
+    command = [
+        "{optim.lr}",
+        "{model.depth}",
+        "{model.act.name}",
+        "{data.root}",
+        "{aug.v2.p}",
+        "{trial.dir}",
+        "{optim.betas}",
+        "--model={model}",
+    ]
+    assert render(command, **values) == [
+        "0.5",
+        "4",
+        "relu",
+        "/data",
+        "0.1",
+        "/runs/t-3",
+        "[0.9, 0.99]",
+        '--model={"depth": 4, "act": {"name": "relu"}}',
+    ]
+
+
+@pytest.mark.parametrize(
+    "values", [{"optim": {"momentum": 0.9}}, {"optim": 0.1}, {"optim.lr.x": 1}, {}]
+)
+def test_dotted_placeholder_without_a_value_raises_key_error(values: dict[str, object]) -> None:
+    with pytest.raises(KeyError, match=r"optim\.lr"):
+        render(["--lr={optim.lr}"], **values)
+
+
 def test_values_never_split_or_quote() -> None:
     assert render(["echo", "{name}"], name="a b; rm -rf /") == ["echo", "a b; rm -rf /"]
 

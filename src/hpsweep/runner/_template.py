@@ -24,6 +24,8 @@ with the same name)."""
 @dataclass(frozen=True)
 class _Placeholder:
     name: str
+    path: tuple[str, ...]
+    """``name`` split at its dots, to find it in nested params (``optim.lr``)."""
 
 
 _Part = str | _Placeholder
@@ -60,12 +62,14 @@ class CommandTemplate:
     def render(self, values: Mapping[str, object]) -> list[str]:
         """The argv with every placeholder replaced by :func:`render_value` of its value.
 
-        Raises :class:`KeyError` naming a placeholder without a value (a conditional parameter
-        that is inactive in this trial).
+        A placeholder's value is ``values[name]`` or, for a dotted name, the value at that path
+        in nested mappings: ``{optim.lr}`` is ``values["optim"]["lr"]``, as trials receive
+        dotted parameters. Raises :class:`KeyError` naming a placeholder without a value (a
+        conditional parameter that is inactive in this trial).
         """
         return [
             "".join(
-                part if isinstance(part, str) else render_value(values[part.name])
+                part if isinstance(part, str) else render_value(_value(values, part))
                 for part in parts
             )
             for _, parts in self._items
@@ -133,7 +137,7 @@ def _parse(item: str) -> list[_Part]:
             if literal:
                 parts.append("".join(literal))
                 literal = []
-            parts.append(_Placeholder(name))
+            parts.append(_Placeholder(name, tuple(name.split("."))))
             index = end + 1
         else:
             literal.append(char)
@@ -141,6 +145,37 @@ def _parse(item: str) -> list[_Part]:
     if literal:
         parts.append("".join(literal))
     return parts
+
+
+_MISSING = object()
+
+
+def _value(values: Mapping[str, object], placeholder: _Placeholder) -> object:
+    """The placeholder's value: the key of its whole name first (a built-in, or a key holding
+    a dot), so the common case costs one lookup; else the nested path, see :func:`_find`."""
+    value = values.get(placeholder.name, _MISSING)
+    if value is _MISSING and len(placeholder.path) > 1:
+        value = _find(values, placeholder.path)
+    if value is _MISSING:
+        raise KeyError(placeholder.name)
+    return value
+
+
+def _find(node: Mapping[str, object], path: tuple[str, ...]) -> object:
+    """The value at ``path`` in nested mappings, trying the longest keys first: sampled
+    ``a.b.c`` lives at ``["a"]["b"]["c"]``, but a fixed param may itself be named ``a.b``
+    (``{"a.b": {"c": 1}}``); :data:`_MISSING` when there is none."""
+    for cut in range(len(path), 0, -1):
+        value = node.get(".".join(path[:cut]), _MISSING)
+        if value is _MISSING:
+            continue
+        if cut == len(path):
+            return value
+        if isinstance(value, Mapping):
+            found = _find(value, path[cut:])
+            if found is not _MISSING:
+                return found
+    return _MISSING
 
 
 def _unknown_message(name: str, item: str, known: list[str]) -> str:
