@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import hpsweep
+from hpsweep._config import SweepConfig
 
 
 def test_run_returns_the_best_trial(workdir: Path) -> None:
@@ -127,6 +129,117 @@ def test_search_decorator_runs_the_study_from_yaml_and_argv(workdir: Path) -> No
     with pytest.raises(SystemExit, match="unknown key 'nope'"):
         train(["--set", "nope=1"])
     assert sys.argv  # argv itself is untouched
+
+
+SEARCH_SWEEP = """
+study: flags
+n_trials: 6
+params: {epochs: 2}
+space:
+  lr: {type: float, low: 1.0e-3, high: 1.0e-1, log: true}
+"""
+
+
+def _configs_of(
+    monkeypatch: pytest.MonkeyPatch, train: Callable[[list[str]], object], argv: list[str]
+) -> SweepConfig:
+    """The config ``train(argv)`` would run, without running it."""
+    seen: list[SweepConfig] = []
+    monkeypatch.setattr("hpsweep._api.run_config", lambda config, **_: seen.append(config))
+    train(argv)
+    return seen[0]
+
+
+def test_search_decorator_takes_the_run_flags(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "sweep.yaml").write_text(SEARCH_SWEEP)
+
+    @hpsweep.search("sweep.yaml")
+    def train(cfg: dict[str, object]) -> float:
+        return 0.0
+
+    argv = [
+        "-p",
+        "layers=int(1,4)",
+        "--param",
+        "opt=choice(adam,sgd)",
+        "--direction",
+        "maximize",
+        "--metric",
+        "acc",
+        "--trial-timeout",
+        "30",
+        "--max-failures",
+        "2",
+        "--retries",
+        "1",
+        "--grace",
+        "5",
+        "--target",
+        "0.9",
+    ]
+    config = _configs_of(monkeypatch, train, argv)
+    assert config.space.names == ("lr", "layers", "opt")
+    assert config.space["layers"] == hpsweep.Int(1, 4)
+    assert config.params == {"epochs": 2}  # -p params are space, not the fixed params
+    assert config.directions == ("maximize",) and config.metrics == ("acc",)
+    assert (config.trial_timeout, config.max_failures, config.retries) == (30.0, 2, 1)
+    assert (config.grace, config.target) == (5.0, 0.9)
+
+
+def test_search_decorator_keyword_defaults_yield_to_argv(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "sweep.yaml").write_text(SEARCH_SWEEP)
+
+    @hpsweep.search("sweep.yaml", n_trials=3, retries=2)
+    def train(cfg: dict[str, object]) -> float:
+        return 0.0
+
+    config = _configs_of(monkeypatch, train, [])
+    assert (config.n_trials, config.retries) == (3, 2)
+    config = _configs_of(monkeypatch, train, ["-n", "4", "--retries", "0"])
+    assert (config.n_trials, config.retries) == (4, 0)
+
+
+def test_search_decorator_runs_a_space_given_with_p(workdir: Path) -> None:
+    (workdir / "sweep.yaml").write_text("study: by-p\nn_trials: 4\n")
+
+    @hpsweep.search("sweep.yaml")
+    def train(cfg: dict[str, object]) -> dict[str, float]:
+        return {"acc": float(cfg["x"])}  # type: ignore[arg-type]
+
+    result = train(["-p", "x=float(0,1)", "--direction", "maximize", "--metric", "acc"])
+    assert len(result.trials) == 4 and result.directions == ("maximize",)
+    assert result.best_value == max(t.values[0] for t in result.trials if t.values)
+
+
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        (["-n", "many"], "error: train: argument -n/--n-trials: invalid int value: 'many'"),
+        (["--grace", "soon"], "error: train: argument --grace: invalid float value: 'soon'"),
+        (["--direction", "up"], "error: train: argument --direction: invalid choice: 'up'"),
+        (["--bogus"], "error: train: unrecognized arguments: --bogus"),
+        (["-p", "x=float(3,1)"], "error: -p 'x=float(3,1)': `low <= high` must hold"),
+        (["--retries", "-1"], "error: sweep.yaml: retries must be an integer >= 0, got -1"),
+    ],
+)
+def test_search_decorator_bad_input_is_one_line(
+    workdir: Path, argv: list[str], start: str
+) -> None:
+    (workdir / "sweep.yaml").write_text(SEARCH_SWEEP)
+
+    @hpsweep.search("sweep.yaml")
+    def train(cfg: dict[str, object]) -> float:
+        return 0.0
+
+    with pytest.raises(SystemExit) as info:
+        train(argv)
+    message = str(info.value.code)
+    assert message.startswith(start) and "\n" not in message, message
+    assert not (workdir / "hpsweep.journal").exists()
 
 
 def test_run_takes_initial_points_scheduler_and_constraints(workdir: Path) -> None:

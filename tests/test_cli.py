@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+from hpsweep.cli._main import _parser
 from support import clean_env
 from support import hpsweep
 from support import stored_trials
@@ -196,3 +199,89 @@ def test_env_settings_apply(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert len(stored_trials(cwd, "from-env")) == 4
+
+
+def run_with_env(
+    cwd: Path, variables: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`hpsweep ARGS` in ``cwd`` with these HPSWEEP_* variables and no others."""
+    return subprocess.run(
+        [sys.executable, "-m", "hpsweep", *args],
+        cwd=cwd,
+        env={**clean_env(), **variables},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_set_and_flags_win_over_the_environment(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    env = {"HPSWEEP_N_TRIALS": "5"}
+    args = ["run", "-q", "-p", "x=float(-3,3)", "-p", "y=0", "--objective", "objectives:score"]
+    result = run_with_env(cwd, env, *args, "--study", "by-set", "--set", "n_trials=2")
+    assert result.returncode == 0, result.stderr
+    assert len(stored_trials(cwd, "by-set")) == 2
+    result = run_with_env(cwd, env, *args, "--study", "by-flag", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    assert len(stored_trials(cwd, "by-flag")) == 3
+
+
+def test_env_sets_the_objective_and_names_a_bad_variable(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    env = {
+        "HPSWEEP_OBJECTIVE": "objectives:score",
+        "HPSWEEP_N_TRIALS": "2",
+        "HPSWEEP_DIRECTION": "maximize",
+    }
+    result = run_with_env(cwd, env, "run", "-q", "-p", "x=float(-3,3)", "-p", "y=0")
+    assert result.returncode == 0, result.stderr
+    values = [t.value for t in stored_trials(cwd)]
+    assert len(values) == 2
+    assert json.loads(hpsweep(cwd, "best", "--format", "json").stdout)["value"] == max(values)
+    bad = run_with_env(cwd, {**env, "HPSWEEP_SEED": "abc"}, "run", "-p", "x=float(-3,3)")
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "hpsweep: error: environment variable HPSWEEP_SEED: seed must be an integer >= 0, "
+        "got 'abc'\n"
+    )
+
+
+def test_debug_goes_before_or_after_the_subcommand(tmp_path: Path) -> None:
+    cwd = setup(tmp_path)
+    missing = "hpsweep: error: config file missing.yaml does not exist; check the path"
+    for args, error in (
+        (["--debug", "run", "missing.yaml"], missing),
+        (["run", "missing.yaml", "--debug"], missing),
+        (["run", "--debug", "missing.yaml"], missing),
+        (["space", "check", "missing.yaml", "--debug"], missing),
+        (
+            ["info", "--storage", "missing.journal", "--debug"],
+            "hpsweep: error: no store at missing.journal; run `hpsweep run` there first or "
+            "pass --storage",
+        ),
+    ):
+        result = hpsweep(cwd, *args, check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" in result.stderr, args
+        assert result.stderr.splitlines()[-1] == error, (args, result.stderr)
+    by_env = run_with_env(cwd, {"HPSWEEP_DEBUG": "1"}, "run", "missing.yaml")
+    assert by_env.returncode == 2 and "Traceback" in by_env.stderr
+    quiet = hpsweep(cwd, "run", "missing.yaml", check=False)
+    assert quiet.returncode == 2 and quiet.stderr == missing + "\n"
+
+
+def test_every_subcommand_takes_debug() -> None:
+    def subcommands(
+        parser: argparse.ArgumentParser, path: tuple[str, ...]
+    ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield (*path, name), sub
+                    yield from subcommands(sub, (*path, name))
+
+    found = dict(subcommands(_parser(), ()))
+    assert {("run",), ("hunt",), ("worker",), ("space", "check")} <= set(found)
+    for path, sub in found.items():
+        assert "--debug" in sub._option_string_actions, path

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from hpsweep._config import Algorithm
 from hpsweep._config import SweepConfig
 from hpsweep._config import from_mapping
 from hpsweep._config import load_config
@@ -51,6 +52,118 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert inside.study == "demo"
 
 
+def test_set_is_command_line_so_it_wins_over_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path / "sweep.yaml", SWEEP)
+    env = {"HPSWEEP_N_TRIALS": "5", "HPSWEEP_PRUNER": "hyperband", "HPSWEEP_SEED": "4"}
+    config = load_config(path, sets=["n_trials=2", "pruner.name=percentile"], environ=env)
+    assert config.n_trials == 2 and config.pruner.name == "percentile"
+    assert config.seed == 4  # a key --set does not name still comes from the environment
+    # a param or space param set by --set leaves the environment's settings alone
+    config = load_config(path, sets=["epochs=3", "lr=0.1"], environ=env)
+    assert config.n_trials == 5 and config.params["epochs"] == 3
+    # flags win over both
+    config = load_config(path, sets=["n_trials=2"], flags={"n_trials": 3}, environ=env)
+    assert config.n_trials == 3
+    assert load_config(path, flags={"n_trials": 3}, environ=env).n_trials == 3
+
+
+def test_a_setting_overrides_its_other_spelling_in_a_lower_layer(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "sweep.yaml", "directions: [minimize]\nmetrics: [loss]\nscheduler: asha\n"
+    )
+    env = {"HPSWEEP_DIRECTION": "maximize", "HPSWEEP_METRIC": "acc", "HPSWEEP_PRUNER": "none"}
+    config = load_config(path, environ=env)
+    assert config.directions == ("maximize",) and config.metrics == ("acc",)
+    assert config.pruner.name == "none"
+    sets = ["directions=[minimize, maximize]", "metrics=[loss, acc]"]
+    config = load_config(path, sets=sets, environ=env)
+    assert config.directions == ("minimize", "maximize") and config.metrics == ("loss", "acc")
+    flagged = load_config(path, flags={"direction": "maximize", "pruner": "median"}, environ={})
+    assert flagged.directions == ("maximize",) and flagged.pruner.name == "median"
+
+
+def test_environment_sets_every_scalar_setting(tmp_path: Path) -> None:
+    env = {
+        "HPSWEEP_STUDY": "1.10",  # names are taken as written, not typed as YAML
+        "HPSWEEP_STORAGE": "sqlite:///x.db",
+        "HPSWEEP_DIRECTION": "max",
+        "HPSWEEP_METRIC": "acc",
+        "HPSWEEP_N_TRIALS": "7",
+        "HPSWEEP_JOBS": "2",
+        "HPSWEEP_GPUS": "0,1",
+        "HPSWEEP_PER_GPU": "2",
+        "HPSWEEP_GPUS_PER_TRIAL": "1",
+        "HPSWEEP_SAMPLER": "{name: tpe, kwargs: {n_startup_trials: 3}}",
+        "HPSWEEP_PRUNER": "none",
+        "HPSWEEP_SEED": "9",
+        "HPSWEEP_OBJECTIVE": "train:objective",
+        "HPSWEEP_SHELL": "1",
+        "HPSWEEP_TIMEOUT": "60",
+        "HPSWEEP_TRIAL_TIMEOUT": "1e1",
+        "HPSWEEP_MAX_FAILURES": "4",
+        "HPSWEEP_RETRIES": "2",
+        "HPSWEEP_GRACE": "3",
+        "HPSWEEP_TARGET": "0.5",
+        "HPSWEEP_RUN_DIR": "runs",
+        "HPSWEEP_TRIAL_CWD": "trial",
+        "HPSWEEP_EXECUTOR": "process",
+        "HPSWEEP_HEARTBEAT_EXPIRY": "30",
+        "HPSWEEP_RAY_ADDRESS": "auto",
+    }
+    config = load_config(None, environ=env)
+    assert (config.study, config.storage) == ("1.10", "sqlite:///x.db")
+    assert config.directions == ("maximize",) and config.metrics == ("acc",)
+    assert (config.n_trials, config.jobs, config.seed) == (7, 2, 9)
+    assert (config.gpus, config.per_gpu, config.gpus_per_trial) == (("0", "1"), 2, 1)
+    assert config.sampler == Algorithm("tpe", {"n_startup_trials": 3})
+    assert config.pruner == Algorithm("none")
+    assert config.objective == "train:objective" and config.shell is True
+    assert (config.timeout, config.trial_timeout, config.grace) == (60.0, 10.0, 3.0)
+    assert (config.max_failures, config.retries, config.target) == (4, 2, 0.5)
+    assert (config.run_dir, config.trial_cwd, config.executor) == ("runs", "trial", "process")
+    assert (config.heartbeat_expiry, config.ray_address) == (30.0, "auto")
+    # inside a trial the same names describe the trial, so none of them is a setting
+    assert load_config(None, environ={**env, "HPSWEEP_TRIAL_ID": "3"}) == load_config(
+        None, environ={}
+    )
+
+
+def test_environment_values_that_unset_or_say_none(tmp_path: Path) -> None:
+    path = write(tmp_path / "sweep.yaml", SWEEP + "timeout: 60\nshell: true\n")
+    config = load_config(path, environ={"HPSWEEP_TIMEOUT": "none", "HPSWEEP_N_TRIALS": ""})
+    assert config.timeout is None  # `none` removes the file's timeout
+    assert config.n_trials == 20  # an empty variable counts as unset
+    for text, shell in (("0", False), ("false", False), ("true", True)):
+        assert load_config(path, environ={"HPSWEEP_SHELL": text}).shell is shell
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        ("HPSWEEP_SEED", "abc", "seed must be an integer >= 0, got 'abc'"),
+        ("HPSWEEP_N_TRIALS", "0", "n_trials must be an integer >= 1, got 0"),
+        ("HPSWEEP_GRACE", "soon", "grace must be a number, got 'soon'"),
+        ("HPSWEEP_DIRECTION", "up", "direction must be minimize or maximize, got 'up'"),
+        (
+            "HPSWEEP_OBJECTIVE",
+            "train",
+            "objective must be module:function (e.g. train:objective), got 'train'",
+        ),
+        ("HPSWEEP_SHELL", "maybe", "shell must be true or false, got 'maybe'"),
+        (
+            "HPSWEEP_TRIAL_CWD",
+            "trail",
+            "trial_cwd must be one of start, trial, got 'trail'; did you mean 'trial'?",
+        ),
+        ("HPSWEEP_SAMPLER", "{nme: tpe}", "sampler: unknown key 'nme'; did you mean 'name'?"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(variable: str, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, environ={variable: text})
+    assert str(info.value) == f"environment variable {variable}: {message}"
+
+
 def test_set_overrides_config_keys_params_and_space(tmp_path: Path) -> None:
     path = write(tmp_path / "sweep.yaml", SWEEP)
     config = load_config(
@@ -89,7 +202,7 @@ def test_study_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
     [
         ({"n_trial": 3}, "unknown key 'n_trial'; did you mean 'n_trials'?"),
         ({"n_trials": 0}, "n_trials must be an integer >= 1, got 0"),
-        ({"n_trials": "many"}, "n_trials must be a number, got 'many'"),
+        ({"n_trials": "many"}, "n_trials must be an integer >= 1, got 'many'"),
         ({"jobs": 1.5}, "jobs must be an integer >= 1, got 1.5"),
         ({"direction": "up"}, "direction must be minimize or maximize, got 'up'"),
         (

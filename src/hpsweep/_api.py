@@ -160,19 +160,32 @@ def _result_of(study: optuna.Study, storage: str) -> StudyResult:
 
 def search(config_path: str, **defaults: Any) -> Callable[[Objective], Callable[..., StudyResult]]:
     """Decorate ``train(cfg) -> float``: calling ``train()`` runs the whole study described by
-    the YAML at ``config_path`` (fixed params, space and settings in one file), taking
-    ``--set key=value`` and run flags (``-n``, ``-j``, ``--study``, ``--storage``, ``--seed``,
-    ``--sampler``, ``--pruner``, ``--timeout``) from ``sys.argv``. Returns the study's result."""
+    the YAML at ``config_path`` (fixed params, space and settings in one file), taking from
+    ``sys.argv`` the options of ``hpsweep run`` that describe a study: ``--set key=value``,
+    ``-p SPEC``, ``-n``, ``-j``, ``--study``, ``--storage``, ``--direction``, ``--metric``,
+    ``--sampler``, ``--pruner``, ``--seed``, ``--timeout``, ``--trial-timeout``,
+    ``--max-failures``, ``--retries``, ``--target`` and ``--grace``. ``defaults`` (config keys)
+    stand for options not given. Returns the study's result; bad input exits with a one-line
+    error."""
 
     def decorate(function: Objective) -> Callable[..., StudyResult]:
         @functools.wraps(function)
         def wrapper(argv: Sequence[str] | None = None) -> StudyResult:
-            options = _search_arguments(function.__name__).parse_args(
-                sys.argv[1:] if argv is None else list(argv)
-            )
-            flags = {**defaults, **{k: v for k, v in vars(options).items() if k != "set"}}
             try:
-                config = load_config(config_path, sets=options.set, flags=flags)
+                options = _search_arguments(function.__name__).parse_args(
+                    sys.argv[1:] if argv is None else list(argv)
+                )
+                given = {
+                    key: value
+                    for key, value in vars(options).items()
+                    if key not in ("sets", "params") and value is not None
+                }
+                config = load_config(
+                    config_path,
+                    sets=options.sets,
+                    flags={**defaults, **given},
+                    cli_space=options.params,
+                )
                 return run_config(config, objective=function)
             except HpsweepError as error:
                 raise SystemExit(f"error: {error}") from None
@@ -183,20 +196,9 @@ def search(config_path: str, **defaults: Any) -> Callable[[Objective], Callable[
 
 
 def _search_arguments(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Run this function's sweep.")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of the config (YAML-typed value)",
-    )
-    parser.add_argument("-n", "--n-trials", dest="n_trials", type=int)
-    parser.add_argument("-j", "--jobs", type=int)
-    parser.add_argument("--study")
-    parser.add_argument("--storage")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--sampler")
-    parser.add_argument("--pruner")
-    parser.add_argument("--timeout", type=float)
+    from hpsweep.cli._main import Parser
+    from hpsweep.cli._main import add_sweep_options
+
+    parser = Parser(prog=prog, description="Run this function's sweep.")
+    add_sweep_options(parser)
     return parser

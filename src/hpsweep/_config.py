@@ -1,7 +1,7 @@
 """The sweep configuration and where its values come from.
 
-Precedence, lowest first: defaults < YAML file (with ``--set`` applied) < ``HPSWEEP_*`` environment
-< command-line flags.
+Precedence, lowest first: defaults < YAML file < ``HPSWEEP_*`` environment < command line
+(``--set``, then flags).
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ ENV_KEYS = (
     "sampler",
     "pruner",
     "seed",
+    "objective",
+    "shell",
     "timeout",
     "trial_timeout",
     "max_failures",
@@ -194,10 +196,41 @@ ENV_KEYS = (
     "grace",
     "target",
     "run_dir",
+    "trial_cwd",
     "executor",
     "heartbeat_expiry",
     "ray_address",
 )
+"""The settings ``HPSWEEP_<KEY>`` sets. Not the lists and mappings (command, space, params,
+constraints, ...): those belong in the YAML file."""
+_ENV_NAMES = frozenset(
+    {
+        "study",
+        "storage",
+        "direction",
+        "metric",
+        "sampler",
+        "pruner",
+        "objective",
+        "run_dir",
+        "trial_cwd",
+        "executor",
+        "ray_address",
+    }
+)
+"""Settings whose variable holds a name, taken as written rather than typed as YAML:
+``HPSWEEP_STUDY=1.10`` is the study ``1.10``, not 1.1, and ``HPSWEEP_PRUNER=none`` the pruner
+``none``, not a missing value."""
+_ALIASES = {
+    "direction": "directions",
+    "directions": "direction",
+    "metric": "metrics",
+    "metrics": "metric",
+    "pruner": "scheduler",
+    "scheduler": "pruner",
+}
+"""Keys that spell the same setting: a layer that sets one replaces the other one of a lower
+layer, so that HPSWEEP_DIRECTION overrides a file's ``directions`` instead of clashing with it."""
 
 
 def load_config(
@@ -222,10 +255,13 @@ def load_config(
                 f"{path}: the top level must be a mapping of keys, got {type(loaded).__name__}"
             )
         document = dict(loaded or {})
-    for item in sets:
-        apply_set(document, item)
-    document.update(_from_environ(os.environ if environ is None else environ))
-    document.update({k: v for k, v in (flags or {}).items() if v is not None})
+    # --set edits the file's values in place (params and space too), but it is part of the
+    # command line, so the environment does not override the settings it names.
+    named = {apply_set(document, item) for item in sets}
+    named |= {_ALIASES[key] for key in named if key in _ALIASES}
+    environment = _from_environ(os.environ if environ is None else environ)
+    _overlay(document, {k: v for k, v in environment.items() if k not in named})
+    _overlay(document, {k: v for k, v in (flags or {}).items() if v is not None})
     if "study" not in document:
         document["study"] = Path(path).stem if path is not None else "default"
     _check_size(document, source)
@@ -236,9 +272,18 @@ def load_config(
     return config
 
 
-def apply_set(document: dict[str, Any], item: str) -> None:
+def _overlay(document: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    """Put a higher layer's settings over ``document``'s, each replacing its alias too."""
+    for key, value in layer.items():
+        if key in _ALIASES:
+            document.pop(_ALIASES[key], None)
+        document[key] = value
+
+
+def apply_set(document: dict[str, Any], item: str) -> str | None:
     """Apply one ``--set a.b=c``: a config key, a key under ``params``, or a space param (which
-    becomes fixed). The value is typed as YAML types it."""
+    becomes fixed). The value is typed as YAML types it. Returns the config key it changed, None
+    for a param."""
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -252,7 +297,7 @@ def apply_set(document: dict[str, Any], item: str) -> None:
     elif isinstance(document.get("space"), dict) and key in document["space"]:
         space = {**document["space"], key: {"type": "fixed", "value": value}}
         document["space"] = _without_unreachable(space, key, value)
-        return
+        return None
     else:
         params = document.get("params")
         known = list(KEYS) + (list(params) if isinstance(params, dict) else [])
@@ -271,6 +316,7 @@ def apply_set(document: dict[str, Any], item: str) -> None:
             )
         target = child
     target[parts[-1]] = value
+    return parts[0] if parts[0] in KEYS else None
 
 
 def _without_unreachable(space: dict[str, Any], fixed: str, value: Any) -> dict[str, Any]:
@@ -293,13 +339,33 @@ def _without_unreachable(space: dict[str, Any], fixed: str, value: Any) -> dict[
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings of the ``HPSWEEP_*`` variables that are set and not empty, each checked."""
     if "HPSWEEP_TRIAL_ID" in environ:
         return {}  # inside a trial these variables describe the trial, not a new sweep
-    return {
-        key: _scalar(environ[f"HPSWEEP_{key.upper()}"])
-        for key in ENV_KEYS
-        if f"HPSWEEP_{key.upper()}" in environ
-    }
+    settings: dict[str, Any] = {}
+    for key in ENV_KEYS:
+        name = f"HPSWEEP_{key.upper()}"
+        text = environ.get(name, "")
+        if not text:
+            continue  # `HPSWEEP_SEED= hpsweep run ...` unsets a variable for one command
+        value = _env_value(key, text)
+        try:  # alone, so that a bad value's error names the variable it came from
+            from_mapping({key: value})
+        except ConfigError as error:
+            raise ConfigError(f"environment variable {name}: {error}") from None
+        settings[key] = value
+    return settings
+
+
+def _env_value(key: str, text: str) -> Any:
+    value = _scalar(text)
+    if key in ("sampler", "pruner") and isinstance(value, dict):
+        return value  # HPSWEEP_SAMPLER='{name: tpe, kwargs: {n_startup_trials: 5}}'
+    if key in _ENV_NAMES:
+        return text
+    if key == "shell" and text in ("0", "1"):
+        return text == "1"  # as HPSWEEP_DEBUG=1
+    return value
 
 
 def _shown(key: str) -> str:
@@ -453,15 +519,24 @@ def _string(value: Any, key: str, fail: Any) -> str:
     return str(value)
 
 
-def _number(value: Any, key: str, fail: Any) -> float:
+def _as_number(value: Any) -> float | None:
+    """``value`` as a float, numeric strings included (PyYAML reads ``1e-3`` as a string); None
+    when it is no number."""
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise fail(f"{key} must be a number, got {value!r}") from None
+            return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise fail(f"{key} must be a number, got {value!r}")
+        return None
     return float(value)
+
+
+def _number(value: Any, key: str, fail: Any) -> float:
+    number = _as_number(value)
+    if number is None:
+        raise fail(f"{key} must be a number, got {value!r}")
+    return number
 
 
 def _positive(value: Any, key: str, fail: Any) -> float:
@@ -472,8 +547,8 @@ def _positive(value: Any, key: str, fail: Any) -> float:
 
 
 def _integer(value: Any, key: str, minimum: int, fail: Any) -> int:
-    number = _number(value, key, fail)
-    if not number.is_integer() or number < minimum:
+    number = _as_number(value)
+    if number is None or not number.is_integer() or number < minimum:
         raise fail(f"{key} must be an integer >= {minimum}, got {value!r}")
     return int(number)
 

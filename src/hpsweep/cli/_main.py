@@ -23,51 +23,34 @@ from hpsweep.cli import _worker
 _FORMATS = ("table", "csv", "json", "yaml")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's own errors become one-line usage errors
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one-line usage errors (the CLI's and those of
+    ``@hpsweep.search`` scripts)."""
+
+    def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="hpsweep",
-        description="Hyperparameter search for any function or "
-        "command: parallel, prunable, crash-safe.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    parser.add_argument("--version", action="version", version=f"hpsweep {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+_DEBUG_HELP = "show tracebacks of errors"
 
-    run = commands.add_parser(
-        "run",
-        help="run a study (resumes it if it exists)",
-        description="Run a study: a Python objective, or the command after `--`, once per "
-        "trial. Running the same study again resumes it; -n is the study's total.",
-    )
-    run.add_argument("config", nargs="?", help="sweep YAML (space, params, settings)")
-    run.add_argument(
+
+def add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``hpsweep run`` that say what a study is and how it runs, which
+    ``@hpsweep.search`` scripts take too."""
+    parser.add_argument(
         "--study",
         help="study name (default: the config's `study`, else its file name, else 'default')",
     )
-    run.add_argument("--storage", help="store URL or path (default: ./hpsweep.journal)")
-    run.add_argument(
+    parser.add_argument("--storage", help="store URL or path (default: ./hpsweep.journal)")
+    parser.add_argument(
         "-n",
         "--n-trials",
         dest="n_trials",
         type=int,
         help="study total of trials, counting earlier runs",
     )
-    run.add_argument("-j", "--jobs", type=int, help="trials at a time")
-    run.add_argument(
-        "--gpus",
-        help="GPU ids for trials, e.g. 0,1,2,3, or auto (detect); each trial sees only its "
-        "GPUs in CUDA_VISIBLE_DEVICES",
-    )
-    run.add_argument("--per-gpu", dest="per_gpu", type=int, help="trials sharing one GPU")
-    run.add_argument(
-        "--gpus-per-trial", dest="gpus_per_trial", type=int, help="GPUs each trial gets"
-    )
-    run.add_argument(
+    parser.add_argument("-j", "--jobs", type=int, help="trials at a time")
+    parser.add_argument(
         "-p",
         "--param",
         dest="params",
@@ -76,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="search-space param, e.g. 'lr=float(1e-5,1e-1,log)'",
     )
-    run.add_argument(
+    parser.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -84,31 +67,73 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key (YAML-typed), e.g. params.epochs=3",
     )
-    run.add_argument("--direction", choices=("minimize", "maximize"))
-    run.add_argument("--metric", help="result key to optimize when a trial returns a dict")
-    run.add_argument(
+    parser.add_argument("--direction", choices=("minimize", "maximize"))
+    parser.add_argument("--metric", help="result key to optimize when a trial returns a dict")
+    parser.add_argument(
         "--sampler",
         help="auto, tpe, random, gp, cmaes, qmc, grid, nsga2, ... or a dotted class path",
     )
-    run.add_argument("--pruner", help="none, median, percentile, asha, hyperband, ...")
-    run.add_argument("--seed", type=int)
-    run.add_argument("--timeout", type=float, help="study wall time of this run, in seconds")
-    run.add_argument(
+    parser.add_argument("--pruner", help="none, median, percentile, asha, hyperband, ...")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--timeout", type=float, help="study wall time of this run, in seconds")
+    parser.add_argument(
         "--trial-timeout",
         dest="trial_timeout",
         type=float,
         help="hard wall-clock limit per trial, in seconds",
     )
-    run.add_argument(
+    parser.add_argument(
         "--max-failures",
         dest="max_failures",
         type=int,
         help="stop the study after this many failed trials",
     )
-    run.add_argument("--retries", type=int, help="re-run a failed trial this many times")
-    run.add_argument("--target", type=float, help="stop once a trial reaches this value")
-    run.add_argument(
+    parser.add_argument("--retries", type=int, help="re-run a failed trial this many times")
+    parser.add_argument("--target", type=float, help="stop once a trial reaches this value")
+    parser.add_argument(
         "--grace", type=float, help="seconds a stopped trial gets before it is killed (default 10)"
+    )
+
+
+def _add_debug_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """`--debug` after the subcommand too (`hpsweep run x.yaml --debug`), at every depth."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            # choices lists a subcommand once per alias
+            for sub in {id(p): p for p in action.choices.values()}.values():
+                # SUPPRESS: a subcommand without it keeps `hpsweep --debug`'s value
+                sub.add_argument(
+                    "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+                )
+                _add_debug_to_subcommands(sub)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="hpsweep",
+        description="Hyperparameter search for any function or "
+        "command: parallel, prunable, crash-safe.",
+    )
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    parser.add_argument("--version", action="version", version=f"hpsweep {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = commands.add_parser(
+        "run",
+        help="run a study (resumes it if it exists)",
+        description="Run a study: a Python objective, or the command after `--`, once per "
+        "trial. Running the same study again resumes it; -n is the study's total.",
+    )
+    run.add_argument("config", nargs="?", help="sweep YAML (space, params, settings)")
+    add_sweep_options(run)
+    run.add_argument(
+        "--gpus",
+        help="GPU ids for trials, e.g. 0,1,2,3, or auto (detect); each trial sees only its "
+        "GPUs in CUDA_VISIBLE_DEVICES",
+    )
+    run.add_argument("--per-gpu", dest="per_gpu", type=int, help="trials sharing one GPU")
+    run.add_argument(
+        "--gpus-per-trial", dest="gpus_per_trial", type=int, help="GPUs each trial gets"
     )
     run.add_argument("--objective", help="Python objective as module:function")
     run.add_argument(
@@ -132,9 +157,9 @@ def _parser() -> argparse.ArgumentParser:
         "--shell", action="store_true", default=None, help="run the command through /bin/sh"
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
-    _worker.add_parsers(commands, _Parser)
+    _worker.add_parsers(commands, Parser)
     _hunt.add_hunt_parser(commands)
-    _doctor.add_parser(commands, _Parser)
+    _doctor.add_parser(commands, Parser)
 
     def reader(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -169,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, default=8080, help="default: 8080")
     space = commands.add_parser("space", help="check a search space without running anything")
     space_commands = space.add_subparsers(
-        dest="space_command", metavar="COMMAND", parser_class=_Parser, required=True
+        dest="space_command", metavar="COMMAND", parser_class=Parser, required=True
     )
     check = space_commands.add_parser(
         "check",
@@ -180,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-p", "--param", dest="params", action="append", default=[])
     check.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     check.add_argument("--format", choices=("both", "cli", "yaml"), default="both")
+    _add_debug_to_subcommands(parser)
     return parser
 
 
@@ -229,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = _parser()
         _check_command_name(parser, args_list)
         args, extra = parser.parse_known_args(args_list)
+        debug = debug or args.debug  # an abbreviation of --debug counts too
         if extra:
             raise UsageError(_unrecognized(parser, args.command, extra))
         if args.command is None:
