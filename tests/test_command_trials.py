@@ -33,11 +33,13 @@ TRAINER = textwrap.dedent("""
     hpsweep.report_final({"loss": loss, "acc": 1 - loss})
     """)
 
+# Reports its first argument at steps 0-9 and as its result. Given 2 or more, it pauses for 30 s
+# after step 2, where the test's pruner prunes it: only hpsweep's signal ends it in time.
 MARKERS = textwrap.dedent("""\
     #!/bin/sh
     for step in 0 1 2 3 4 5 6 7 8 9; do
       echo "hpsweep: {\\"step\\": $step, \\"value\\": $1}"
-      sleep 0.05
+      if [ "$step" -eq 2 ] && [ "$1" -ge 2 ]; then sleep 30; else sleep 0.02; fi
     done
     echo "hpsweep: {\\"result\\": $1}"
     """)
@@ -124,28 +126,31 @@ def test_bash_marker_lines_report_and_are_pruned_by_signal(tmp_path: Path) -> No
     script = tmp_path / "train.sh"
     script.write_text(MARKERS)
     script.chmod(0o755)
+    # Each trial reports its number: trials 0 and 1 complete (the pruner's startup), and every
+    # later one is worse than their median at step 2, the first step past the warm-up.
     hpsweep(
         tmp_path,
         "run",
         "-n",
-        "8",
+        "5",
         "-p",
-        "x=choice(1,2,3,50,60,70)",
-        "--seed",
-        "0",
+        "x=float(0,1)",
         "--set",
-        "pruner={name: median, kwargs: {n_startup_trials: 2}}",
+        "pruner={name: median, kwargs: {n_startup_trials: 2, n_warmup_steps: 2}}",
         "--",
         "./train.sh",
-        "{x}",
+        "{trial.number}",
     )
     stored = trials(tmp_path)
-    complete = [t for t in stored if t.state.name == "COMPLETE"]
-    assert complete and all(t.value == t.params["x"] for t in complete)
-    assert all(len(t.intermediate_values) == 10 for t in complete)
-    for trial in stored:
-        if trial.state.name == "PRUNED":
-            assert len(trial.intermediate_values) < 10  # stopped mid-way by SIGTERM
+    assert [t.state.name for t in stored] == ["COMPLETE"] * 2 + ["PRUNED"] * 3
+    for trial in stored[:2]:
+        assert trial.value == trial.number
+        assert trial.intermediate_values == dict.fromkeys(range(10), trial.number)
+    for trial in stored[2:]:
+        assert trial.user_attrs["why"] == "pruned"
+        # stopped in its pause after step 2 (it cannot hear the decision), its reports kept
+        assert trial.user_attrs["notes"] == ["stopped with SIGTERM"]
+        assert trial.intermediate_values == dict.fromkeys(range(3), trial.number)
 
 
 def test_speechbrain_and_orion_style_results(tmp_path: Path) -> None:
@@ -308,6 +313,48 @@ def test_retries_reuse_the_trial_dir(tmp_path: Path) -> None:
         "trial-2",
     ]
     assert stored[1].user_attrs["retry_of"] == 0 and stored[1].params == stored[0].params
+
+
+def test_retries_rerun_a_trial_that_timed_out(tmp_path: Path) -> None:
+    # the first attempt in a trial directory hangs; the retry finds its marker and completes
+    (tmp_path / "stuck_once.sh").write_text(
+        '#!/bin/sh\nif [ ! -e "$HPSWEEP_TRIAL_DIR/tried" ]; then\n'
+        '  touch "$HPSWEEP_TRIAL_DIR/tried"; sleep 300\nfi\n'
+        "echo 'hpsweep: {\"result\": 1.0}'\n"
+    )
+    (tmp_path / "stuck_once.sh").chmod(0o755)
+    result = hpsweep(
+        tmp_path,
+        "run",
+        "-n",
+        "2",
+        "-j",
+        "2",
+        "-p",
+        "x=float(0,1)",
+        "--trial-timeout",
+        "1",
+        "--retries",
+        "1",
+        "--",
+        str(tmp_path / "stuck_once.sh"),
+    )
+    assert "the study total of 2 trials is reached" in result.stderr
+    stored = trials(tmp_path)
+    first = {t.number: t for t in stored if "retry_of" not in t.user_attrs}
+    retries = {t.user_attrs["retry_of"]: t for t in stored if "retry_of" in t.user_attrs}
+    assert sorted(first) == sorted(retries) == [0, 1]
+    for number, trial in first.items():
+        assert trial.state.name == "FAIL" and trial.user_attrs["why"] == "timeout"
+        assert trial.system_attrs["hpsweep:superseded"]
+        retry = retries[number]
+        assert retry.state.name == "COMPLETE" and retry.value == 1.0
+        assert retry.params == trial.params
+    assert sorted(p.name for p in (tmp_path / "hpsweep-runs/default").iterdir()) == [
+        "trial-0",
+        "trial-1",
+    ]
+    assert len([t for t in stored if not t.system_attrs.get("hpsweep:superseded")]) == 2
 
 
 def test_unknown_placeholder_is_an_error_before_any_trial(tmp_path: Path) -> None:
