@@ -477,7 +477,9 @@ def test_should_prune_round_trip(runner: Runner) -> None:
         f"\nreport + should_prune round trip: median {result['median_ms']:.3f} ms, "
         f"max {result['max_ms']:.3f} ms"
     )
-    assert result["median_ms"] < 50
+    # Measured medians: 0.14-0.26 ms on 2 cores at a load average of 5-8; an answer that waited
+    # for a poll tick (50-100 ms) or a sleep of a few ms in the loop would fail this.
+    assert result["median_ms"] < 2
 
 
 def test_per_trial_overhead(runner: Runner) -> None:
