@@ -630,3 +630,26 @@ def test_c_trial_with_marker_lines(runner: Runner, c_trial: Path) -> None:
     reports, ended, _ = runner.run(command, {"lr": 0.5})
     assert len(reports) == 10 and not any(r.cooperative for r in reports)
     assert ended.result == 0.5**10
+
+
+def test_the_guard_ends_a_group_registered_just_before_the_controller_died() -> None:
+    """The guard polls its pipe every 0.5 s; a group the controller registered between two
+    polls, just before dying, must still be ended."""
+    from hpsweep.runner._procutil import OrphanGuard
+
+    trials = [subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in range(2)]
+    try:
+        controller = os.fork()
+        if controller == 0:  # the controller: watches one group, then another, then dies
+            guard = OrphanGuard()
+            guard.watch(trials[0].pid)
+            time.sleep(0.3)  # the guard has read the first line and sleeps
+            guard.watch(trials[1].pid)
+            os._exit(0)
+        os.waitpid(controller, 0)
+        for trial in trials:
+            trial.wait(timeout=10)  # ended by the guard, not by this test
+    finally:
+        for trial in trials:
+            trial.kill()
+            trial.wait()

@@ -26,10 +26,13 @@ os.set_blocking(0, False)
 parent = os.getppid()
 groups = set()
 pending = b""
-while os.getppid() == parent:
+while True:
+    # Read before looking at the parent: what it wrote just before dying must still count.
     try:
         chunk = os.read(0, 1 << 20)
     except BlockingIOError:
+        if os.getppid() != parent:
+            break
         time.sleep(0.5)
         continue
     if not chunk:
