@@ -7,6 +7,8 @@ drives threads, processes, commands and fakes with an injected clock.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import heapq
 import math
 import time
@@ -126,6 +128,7 @@ class Controller:
         self._open: set[int] = set()  # of those, the ones not finished when last read
         self._finished_count = 0  # and the ones finished, which never change again
         self._finished_counted = 0
+        self._seeded = False  # whether _reseed_for has run
         self._next_beat = 0.0
         self._next_recovery = 0.0
         self._direction_signs = [1.0 if d == "minimize" else -1.0 for d in config.directions]
@@ -238,8 +241,9 @@ class Controller:
 
     # ------------------------------------------------------------- launching
 
-    def _tally(self) -> tuple[int, int, bool]:
-        """(trials counting toward the budget, finished trials, whether one is waiting).
+    def _tally(self) -> tuple[int, int, list[int]]:
+        """(trials counting toward the budget, finished trials, the ids of the waiting ones in
+        the order they were queued).
 
         A finished trial never changes again (Optuna refuses writes to it, and the superseded
         mark is set before the attempt finishes), so each finished trial is counted once and
@@ -250,7 +254,8 @@ class Controller:
 
         opened, new = trials_from(self.store, self.study._study_id, self._read_end, self._open)
         self._read_end += len(new)
-        counted = waiting = 0
+        counted = 0
+        waiting: list[tuple[int, int]] = []
         for trial in (*opened, *new):
             if trial.state.is_finished():
                 self._open.discard(trial.number)
@@ -259,16 +264,16 @@ class Controller:
             else:
                 self._open.add(trial.number)
                 counted += counts_toward_budget(trial)
-                waiting += trial.state == TrialState.WAITING
-        return self._finished_counted + counted, self._finished_count, bool(waiting)
+                if trial.state == TrialState.WAITING:
+                    waiting.append((trial.number, trial._trial_id))
+        waiting_ids = [trial_id for _, trial_id in sorted(waiting)]
+        return self._finished_counted + counted, self._finished_count, waiting_ids
 
     def _create(self) -> tuple[optuna.Trial, bool] | None:
-        """Count the study and create its next trial under the store's mutex (with whether it
+        """Count the study and start its next trial under the store's mutex (with whether it
         was a waiting one), or None when the study is done. Counts again when a database
         restart lost the lock mid-count and another controller created a trial meanwhile."""
-        storage = self.store.storage
         while True:
-            trial: optuna.Trial | None = None
             try:
                 with self.store.mutex(fenced=True):
                     counted, finished, waiting = self._tally()
@@ -283,18 +288,32 @@ class Controller:
                     if not waiting and sampler_exhausted(self.study):
                         self._close("the sampler has run every point of its grid")
                         return None
-                    trial = ask(self.study, waiting=waiting)
-                    run: dict[str, Any] = {"owner": self.owner.id, "finished_before": finished}
-                    storage.set_trial_system_attr(trial._trial_id, RUN_ATTR, run)
-                return trial, waiting
+                    self._reseed_for(self._read_end)
+                    run = {"owner": self.owner.id, "finished_before": finished}
+                    trial = ask(self.study, waiting=waiting, system_attrs={RUN_ATTR: run})
+                if trial is not None:
+                    return trial, bool(waiting)
             except SectionInterrupted:
-                if trial is not None:  # created before the lock was lost: it is ours
-                    storage.set_trial_system_attr(trial._trial_id, RUN_ATTR, run)
-                    return trial, waiting
                 self.progress.message(
                     "the database lock was lost while counting the study and another "
                     "controller started a trial meanwhile; counting again"
                 )
+
+    def _reseed_for(self, trials_before: int) -> None:
+        """Before this controller's first trial of a study that already has ``trials_before``
+        trials, seed the sampler from the seed and that count: a seeded sampler would otherwise
+        propose again, in a resumed study or a second controller, what the first run proposed.
+        A fresh study keeps the seed itself, so that it repeats bit for bit."""
+        if self._seeded:
+            return
+        self._seeded = True
+        if self.config.seed is None or trials_before == 0:
+            return
+        from hpsweep.engine._study import make_algorithms
+
+        digest = hashlib.sha256(f"{self.config.seed}:{trials_before}".encode()).digest()
+        seed = int.from_bytes(digest[:4], "little")
+        self.study.sampler = make_algorithms(dataclasses.replace(self.config, seed=seed))[0]
 
     def _launch(self, now: float) -> bool:
         created = self._create()

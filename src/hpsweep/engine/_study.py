@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
@@ -138,16 +139,46 @@ def trials_from(
     return [every[n] for n in numbers], every[start:]
 
 
-def ask(study: optuna.Study, *, waiting: bool) -> optuna.Trial:
-    """``study.ask()``, minus its walk over every trial looking for a queued one when the caller
-    (holding the store's mutex) already knows there is none: with that walk, asking cost grew
-    with the size of the study."""
-    import optuna
+def ask(
+    study: optuna.Study, *, waiting: Sequence[int], system_attrs: Mapping[str, Any]
+) -> optuna.Trial | None:
+    """Start the study's next trial, marked with ``system_attrs`` before it is RUNNING, so
+    that a controller killed at any moment never leaves a RUNNING trial without its owner's
+    mark (recovery closes only marked trials). The trial is the first of the ``waiting`` trial
+    ids that is still waiting, or, with none given, a new one; None if all were taken meanwhile
+    (by a plain Optuna worker: hpsweep's controllers start trials under the store's mutex).
 
-    if waiting:
-        return study.ask()
+    Like ``study.ask()``, minus its walk over every trial looking for a queued one: the caller,
+    holding the mutex, knows the waiting ones, and asking stays O(1) in the study's size."""
+    import datetime
+
+    import optuna
+    from optuna.trial import FrozenTrial
+    from optuna.trial import TrialState
+
+    storage = study._storage
     study._thread_local.cached_all_trials = None  # what study.ask() does, so samplers re-read
-    return optuna.Trial(study, study._storage.create_new_trial(study._study_id))
+    for trial_id in waiting:
+        for key, value in system_attrs.items():
+            storage.set_trial_system_attr(trial_id, key, value)  # allowed while WAITING
+        if storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+            return optuna.Trial(study, trial_id)
+    if waiting:
+        return None
+    template = FrozenTrial(
+        number=-1,  # the storage numbers it
+        state=TrialState.RUNNING,
+        value=None,
+        datetime_start=datetime.datetime.now(),
+        datetime_complete=None,
+        params={},
+        distributions={},
+        user_attrs={},
+        system_attrs=dict(system_attrs),
+        intermediate_values={},
+        trial_id=-1,
+    )
+    return optuna.Trial(study, storage.create_new_trial(study._study_id, template_trial=template))
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
