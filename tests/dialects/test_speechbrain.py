@@ -637,6 +637,9 @@ def test_a_key_given_twice_is_an_error(loader: str) -> None:
     [
         ("- 1\n- 2\n", "hpopt.yaml: an hpopt file must be a mapping of overrides"),
         ("a: [1\n", "hpopt.yaml"),
+        ("a: " + "[" * 5000 + "\n", "hpopt.yaml: brackets nest more than 100 levels deep"),
+        ("a: !ref <nope>\n", "hpopt.yaml"),
+        ("a: !new:nomodule.X\n", "hpopt.yaml"),
     ],
 )
 def test_malformed_hpopt_files_are_one_line_errors(
@@ -647,6 +650,12 @@ def test_malformed_hpopt_files_are_one_line_errors(
         parse(["train.yaml", "--hpopt", "hpopt.yaml"])
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+def test_deeply_nested_overrides_are_one_line_errors(loader: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(["train.yaml", "--x", "[" * 3000])
+    assert str(error.value).endswith("brackets nest more than 100 levels deep; flatten it")
 
 
 def test_an_hpopt_path_that_is_not_a_file_is_an_error(loader: str) -> None:

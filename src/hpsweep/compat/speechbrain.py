@@ -500,6 +500,7 @@ def _convert_to_yaml(overrides: list[str]) -> str:
 
 def _load_overrides(text: str) -> dict[str, Any]:
     what = _OVERRIDES
+    _refuse_deep_nesting(text, what)
     hyperpyyaml = _hyperpyyaml()
     if hyperpyyaml is not None:
         try:
@@ -529,6 +530,7 @@ def _load_hpopt_file(path: str, trial_id: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:  # a directory, unreadable, not text
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"{path}: cannot read the hpopt file: {reason}") from None
+    _refuse_deep_nesting(text, path)
     try:
         # The shape first, tags left unresolved: HyperPyYAML's own message for a file that is
         # not a mapping is about "the structure of the overrides".
@@ -555,6 +557,16 @@ def _load_hpopt_file(path: str, trial_id: str) -> dict[str, Any]:
         )
     except Exception as error:  # as above: any failure to read the file is bad input
         raise ConfigError(_yaml_problem(path, text, error)) from None
+
+
+def _refuse_deep_nesting(text: str, what: str) -> None:
+    """YAML readers recurse on nesting (and PyYAML's scanner is quadratic in it): refuse absurd
+    depths before they do, as hpsweep's own config reader does."""
+    from hpsweep._yaml import MAX_DEPTH
+    from hpsweep._yaml import too_deep
+
+    if too_deep(text):
+        raise ConfigError(f"{what}: brackets nest more than {MAX_DEPTH} levels deep; flatten it")
 
 
 def _hyperpyyaml() -> Any:
