@@ -93,34 +93,8 @@ def check_set(document: dict[str, Any], item: str) -> SweepConfig | None:
         return None
 
 
-def _yaml_reader_error_is_one_line() -> bool:
-    from hpsweep import _yaml
-
-    try:
-        _yaml.loads("a: \x00")
-    except ConfigError as error:
-        return len(str(error).splitlines()) == 1
-    return True
-
-
-YAML_READER_FIXED = _yaml_reader_error_is_one_line()
-"""False until the _yaml.py edit in docs/reliability.md ("Open items") is applied: PyYAML's
-ReaderError (a control character in a file) is passed on as two lines."""
-
-
-def hits_open_yaml_bug(data: bytes) -> bool:
-    """Whether ``data`` would only find the open _yaml.py bug above again."""
-    if YAML_READER_FIXED:
-        return False
-    import yaml.reader
-
-    return bool(yaml.reader.Reader.NON_PRINTABLE.search(data.decode("utf-8", "replace")))
-
-
 def check_config_text(data: bytes, directory: str | None = None) -> SweepConfig | None:
     """A sweep YAML file holding ``data``, read by ``load_config``."""
-    if hits_open_yaml_bug(data):
-        return None
     handle, path = tempfile.mkstemp(suffix=".yaml", dir=directory)
     try:
         with os.fdopen(handle, "wb") as out:
