@@ -177,6 +177,16 @@ def test_set_overrides_config_keys_params_and_space(tmp_path: Path) -> None:
     assert config.sampler.name == "random"
 
 
+@pytest.mark.parametrize("item", ["pruner=none", "pruner.name=none", "pruner=None"])
+def test_set_takes_names_as_written(tmp_path: Path, item: str) -> None:
+    """`none` is YAML's null, which would mean "the default pruner" (median): as a name it is
+    the pruner that prunes nothing, which is what the user asked for."""
+    path = write(tmp_path / "sweep.yaml", SWEEP)
+    config = load_config(path, sets=[item, "study=1.10"], environ={})
+    assert config.pruner.name.lower() == "none" and config.study == "1.10"
+    assert load_config(path, sets=["epochs=none"], environ={}).params["epochs"] is None
+
+
 @pytest.mark.parametrize(
     ("item", "message"),
     [

@@ -203,7 +203,7 @@ ENV_KEYS = (
 )
 """The settings ``HPSWEEP_<KEY>`` sets. Not the lists and mappings (command, space, params,
 constraints, ...): those belong in the YAML file."""
-_ENV_NAMES = frozenset(
+_NAME_SETTINGS = frozenset(
     {
         "study",
         "storage",
@@ -218,9 +218,9 @@ _ENV_NAMES = frozenset(
         "ray_address",
     }
 )
-"""Settings whose variable holds a name, taken as written rather than typed as YAML:
-``HPSWEEP_STUDY=1.10`` is the study ``1.10``, not 1.1, and ``HPSWEEP_PRUNER=none`` the pruner
-``none``, not a missing value."""
+"""Settings that hold a name, taken as written (from the environment or ``--set``) rather than
+typed as YAML: ``HPSWEEP_STUDY=1.10`` is the study ``1.10``, not 1.1, and ``--set pruner=none``
+(or ``pruner.name=none``) the pruner ``none``, not a missing value that means the default."""
 _ALIASES = {
     "direction": "directions",
     "directions": "direction",
@@ -292,6 +292,7 @@ def apply_set(document: dict[str, Any], item: str) -> str | None:
     parts = key.split(".")
     if parts[0] in KEYS:
         target = document
+        value = _setting_value(key, text)
     elif isinstance(document.get("params"), dict) and parts[0] in document["params"]:
         target = document["params"]
     elif isinstance(document.get("space"), dict) and key in document["space"]:
@@ -358,13 +359,19 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _env_value(key: str, text: str) -> Any:
-    value = _scalar(text)
-    if key in ("sampler", "pruner") and isinstance(value, dict):
-        return value  # HPSWEEP_SAMPLER='{name: tpe, kwargs: {n_startup_trials: 5}}'
-    if key in _ENV_NAMES:
-        return text
     if key == "shell" and text in ("0", "1"):
         return text == "1"  # as HPSWEEP_DEBUG=1
+    return _setting_value(key, text)
+
+
+def _setting_value(key: str, text: str) -> Any:
+    """A config setting's value from command-line or environment text: YAML-typed, except that
+    a name is taken as written (see :data:`_NAME_SETTINGS`)."""
+    value = _scalar(text)
+    if key in ("sampler", "pruner", "scheduler") and isinstance(value, dict):
+        return value  # HPSWEEP_SAMPLER='{name: tpe, kwargs: {n_startup_trials: 5}}'
+    if key in _NAME_SETTINGS or key in ("sampler.name", "pruner.name", "scheduler.name"):
+        return text.strip()
     return value
 
 
