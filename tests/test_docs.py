@@ -43,3 +43,28 @@ def test_the_optuna_migration_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("best ")
     assert (tmp_path / "hpsweep.journal").exists()
+
+
+def _sweep_yaml_blocks() -> list[tuple[str, str]]:
+    """Every ```yaml block of the guide whose keys are all sweep-config keys (other blocks are
+    other tools' files, the dialects' tests read those)."""
+    import yaml
+
+    from hpsweep._config import KEYS
+
+    blocks = []
+    for page in DOCS:
+        for number, text in enumerate(re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)):
+            document = yaml.safe_load(text)
+            if isinstance(document, dict) and document and set(document) <= set(KEYS):
+                blocks.append((f"{page.name}#{number}", text))
+    return blocks
+
+
+@pytest.mark.parametrize(("where", "text"), _sweep_yaml_blocks(), ids=lambda v: str(v)[:30])
+def test_every_sweep_yaml_in_the_guide_loads(tmp_path: Path, where: str, text: str) -> None:
+    from hpsweep._config import load_config
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    load_config(path, environ={})  # a ConfigError names what the page gets wrong
