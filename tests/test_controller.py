@@ -348,17 +348,29 @@ def test_deadlines_of_ended_trials_are_dropped(tmp_path: Path) -> None:
 def test_first_interrupt_lets_running_trials_finish(tmp_path: Path) -> None:
     holder: list[Controller] = []
 
+    messages: list[str] = []
+
     def script(spec: TrialSpec) -> FakeTrial:
-        if spec.number == 2:
+        if spec.number == 3:
             holder[0].interrupt()
-        return FakeTrial(duration=1.0, result=1.0)
+        return FakeTrial(duration=1.0 + spec.number, result=1.0)
+
+    def hold(controller: Controller) -> None:
+        holder.append(controller)
+        controller.progress.message = messages.append  # type: ignore[method-assign]
 
     summary, executor, study = run(
-        tmp_path, make_config(n_trials=10), script, slots=2, before=holder.append
+        tmp_path, make_config(n_trials=10), script, slots=3, before=hold
     )
     assert summary.interrupted and summary.exit_code == 130
-    assert len(executor.started) == 3 and executor.stops == []
-    assert states(study) == ["complete"] * 3
+    assert len(executor.started) == 4 and executor.stops == []
+    assert states(study) == ["complete"] * 4
+    assert messages == [  # a countdown of what still runs, in plain output too
+        "interrupted: no new trials; waiting for 3 running (trial 1, 2, 3). Press Ctrl-C again "
+        "to stop them.",
+        "still running: 2 (trial 2, 3); press Ctrl-C again to stop them",
+        "still running: 1 (trial 3); press Ctrl-C again to stop them",
+    ]
 
 
 def test_second_interrupt_kills_running_trials(tmp_path: Path) -> None:

@@ -518,6 +518,12 @@ class Controller:
         if values is not None and feasible and self._improves(values):
             self._best = outcome
         self.progress.trial_ended(outcome, best=self._best)
+        if self._interrupts == 1 and self._running:  # the countdown after a first Ctrl-C
+            numbers = ", ".join(str(n) for n in sorted(self._running))
+            self.progress.message(
+                f"still running: {len(self._running)} (trial {numbers}); press Ctrl-C again "
+                "to stop them"
+            )
         target = self.config.target
         if (
             target is not None
