@@ -196,8 +196,8 @@ def search(config_path: str, **defaults: Any) -> Callable[[Objective], Callable[
 
 
 def _search_arguments(prog: str) -> argparse.ArgumentParser:
-    from hpsweep.cli._main import Parser
-    from hpsweep.cli._main import add_sweep_options
+    from hpsweep._options import Parser
+    from hpsweep._options import add_sweep_options
 
     parser = Parser(prog=prog, description="Run this function's sweep.")
     add_sweep_options(parser)
