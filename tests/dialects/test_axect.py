@@ -362,6 +362,23 @@ def test_hpsweep_run_reads_the_template_and_each_run_adds_trials(
     assert "3 in the study" in err and out.startswith("Best trial:\n")
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((), "nothing to run: give an objective"),
+        (("--objective", "train:train", "--sampler", "tpee"), "unknown sampler 'tpee'"),
+    ],
+)
+def test_bad_input_leaves_no_store_behind(
+    example: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], message: str
+) -> None:
+    argv = ["run", "optimize_template.yaml", "--set", "run_config=run_template.yaml", *extra]
+    before = sorted(p.name for p in example.iterdir())
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err
+    assert sorted(p.name for p in example.iterdir()) == before  # no Axect_Example_Opt.db
+
+
 def test_run_optimize_from_python(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sys.path.insert(0, str(example))
     try:

@@ -457,12 +457,17 @@ def _run(
 
 
 def _trials_so_far(config: SweepConfig) -> int:
-    """How many trials of the study count toward its total now (none if it does not exist)."""
+    """How many trials of the study count toward its total now (none if it does not exist).
+    Read-only: a run that then fails on bad input must leave no store behind."""
+    from hpsweep._errors import StoreNotFound
     from hpsweep.engine import open_store
     from hpsweep.engine._study import counts_toward_budget
     from hpsweep.engine._study import find_study
 
-    store = open_store(config.storage, study=config.study)
+    try:
+        store = open_store(config.storage, study=config.study, readonly=True)
+    except StoreNotFound:
+        return 0
     try:
         study_id = find_study(store, config.study)
         if study_id is None:
