@@ -168,10 +168,6 @@ def _first_metric(config: SweepConfig) -> str | None:
     return config.metrics[0] if config.metrics else None
 
 
-def uses_trial_dirs(executor: Executor) -> bool:
-    return not isinstance(executor, InProcessExecutor)
-
-
 def execute(
     config: SweepConfig,
     *,
@@ -203,9 +199,7 @@ def execute(
     store = open_store(config.storage, study=config.study)  # scopes a server DB's budget lock
     try:
         study = open_study(config, store, record_config=record_config, algorithms=algorithms)
-        trial_root = (
-            (Path(config.run_dir) / config.study).absolute() if uses_trial_dirs(executor) else None
-        )
+        trial_root = (Path(config.run_dir) / config.study).absolute()
         owner = Owner.current(host=host_id or os.environ.get("HPSWEEP_HOST_ID") or None)
         controller = Controller(
             config,

@@ -209,12 +209,19 @@ def _install_excepthook(channel: _Subprocess) -> None:
 
 _local = threading.local()
 _process_channel: Channel | None = None
+_bound: list[Channel] = []
+"""The channels of the in-process trials running now, in any thread."""
 
 
 def _current() -> Channel:
     channel: Channel | None = getattr(_local, "channel", None)
     if channel is not None:
         return channel
+    running = tuple(_bound)
+    if len(running) == 1:
+        # A thread that the one in-process trial started (a data loader, a logger) speaks
+        # for that trial; with several running, whose it is cannot be told.
+        return running[0]
     global _process_channel
     if _process_channel is None:
         if _wire.ENV_TRIAL_ID in os.environ:
@@ -231,9 +238,11 @@ def bound(channel: Channel) -> Iterator[None]:
     """Make ``channel`` the current trial of this thread (used by in-process executors)."""
     previous = getattr(_local, "channel", None)
     _local.channel = channel
+    _bound.append(channel)
     try:
         yield
     finally:
+        _bound.remove(channel)
         _local.channel = previous
 
 
@@ -248,7 +257,8 @@ def params() -> dict[str, Any]:
 
 
 def trial_dir() -> Path | None:
-    """The trial's working directory (for checkpoints and outputs), or None in-process."""
+    """The trial's own directory (for checkpoints and outputs): ``<run_dir>/<study>/trial-N``,
+    shared by a trial's retries; None outside a study."""
     return _current().trial_dir
 
 

@@ -51,7 +51,6 @@ class _ThreadChannel:
 
     def __init__(self, spec: TrialSpec, events: queue.SimpleQueue[Event]) -> None:
         self.params = dict(spec.params)
-        self.trial_dir: Path | None = spec.trial_dir
         self.number: int | None = spec.number
         self.final: object | None = None
         self._spec = spec
@@ -63,6 +62,15 @@ class _ThreadChannel:
         self._stopping = False
         self._next_step = 0
         self.told_to_prune = False
+
+    @property
+    def trial_dir(self) -> Path | None:
+        """The trial's directory, made when first asked for: a sweep of quick functions that
+        never ask leaves no empty folders behind."""
+        directory = self._spec.trial_dir
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+        return directory
 
     def report(self, value: float, step: int | None) -> None:
         if step is None:
