@@ -196,6 +196,14 @@ def test_trials_filter_sort_and_limit(cli: Cli, studies: Path) -> None:
     )
 
 
+def test_trials_limit_below_one_is_a_one_line_error(cli: Cli) -> None:
+    # Python's slicing would list all but the last 28 trials for -28, and none for 0
+    for limit in ("-28", "0"):
+        output = cli("trials", "--study", "quickstart", "--limit", limit)
+        assert output.code == 2 and not output.out
+        assert output.err.strip() == f"hpsweep: error: --limit must be >= 1, got {limit}"
+
+
 def test_trials_of_several_objectives_have_a_column_each(cli: Cli, studies: Path) -> None:
     text = ok(cli("trials", "--study", "two-goals", "--format", "csv"))
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -263,6 +271,38 @@ def test_best_of_several_objectives_is_the_pareto_front(cli: Cli, studies: Path)
     assert [(f["number"], f["values"], f["params"]) for f in front] == [
         (t.number, t.values, t.params) for t in expected
     ]
+
+
+def test_best_top_of_several_objectives_is_a_one_line_error(cli: Cli) -> None:
+    # the Pareto front has no order, so there is no top K of it to print
+    output = cli("best", "--study", "two-goals", "--top", "2")
+    assert output.code == 2 and not output.out
+    assert output.err.strip() == (
+        "hpsweep: error: --top needs one objective: study 'two-goals' has 2, and its Pareto "
+        "front has no order to take the top from; leave --top out for the front"
+    )
+
+
+def test_best_env_is_one_trial_that_a_shell_sources(
+    cli: Cli, studies: Path, tmp_path: Path
+) -> None:
+    # several blocks would assign the same names, and sourcing them would keep the last
+    output = cli("best", "--study", "quickstart", "--format", "env", "--top", "3")
+    assert output.code == 2 and not output.out
+    assert output.err.strip() == (
+        "hpsweep: error: --format env gives one trial's NAME=value lines, not 3; "
+        "use --format yaml or json for the top K"
+    )
+    best = stored(studies, "quickstart").best_trial
+    script = tmp_path / "best.env"
+    script.write_text(ok(cli("best", "--study", "quickstart", "--format", "env")))
+    sourced = subprocess.run(
+        ["sh", "-c", '. "$1" && printf "%s %s" "$LR" "$OPTIMIZER"', "sh", str(script)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sourced.stdout == f"{best.params['lr']!r} {best.params['optimizer']}"
 
 
 def test_best_without_a_complete_trial_is_a_one_line_error(

@@ -124,6 +124,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:  # a negative one would slice from the end
+        raise UsageError(f"--limit must be >= 1, got {args.limit}")
     data = _reading(args, intermediate=args.history)
     records = list(data.records)
     directions = data.directions
@@ -202,6 +204,12 @@ def cmd_best(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UsageError(f"--top must be >= 1, got {args.top}")
+    if args.format == "env" and args.top > 1:
+        # K blocks assign the same names: sourcing them would keep the K-th best's values
+        raise UsageError(
+            f"--format env gives one trial's NAME=value lines, not {args.top}; "
+            "use --format yaml or json for the top K"
+        )
     data = _reading(args)
     records, directions, name = list(data.records), data.directions, data.name
     if len(directions) == 1:
@@ -211,6 +219,11 @@ def cmd_best(args: argparse.Namespace) -> int:
         ]
         best = _sorted(complete, "value", directions[0])[: args.top]
     else:
+        if args.top > 1:
+            raise UsageError(
+                f"--top needs one objective: study {name!r} has {len(directions)}, and its "
+                "Pareto front has no order to take the top from; leave --top out for the front"
+            )
         best = best_records(records, directions)
     if not best:
         raise UsageError(f"study {name!r} has no complete trial yet")
