@@ -68,3 +68,26 @@ def test_every_sweep_yaml_in_the_guide_loads(tmp_path: Path, where: str, text: s
     path = tmp_path / "sweep.yaml"
     path.write_text(text)
     load_config(path, environ={})  # a ConfigError names what the page gets wrong
+
+
+def test_the_quickstart_command_trial_runs_as_written(tmp_path: Path) -> None:
+    import shlex
+
+    [line] = [
+        line
+        for line in (ROOT / "docs" / "quickstart.md").read_text().splitlines()
+        if "examples/train.py" in line
+    ]
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "train.py").write_text((ROOT / "examples" / "train.py").read_text())
+    argv = []
+    for word in shlex.split(line):
+        if word == ".venv/bin/hpsweep":
+            argv += [sys.executable, "-m", "hpsweep"]
+        else:
+            argv.append(sys.executable if word == ".venv/bin/python" else word)
+    result = subprocess.run(
+        argv, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "20 complete this run" in result.stderr or "pruned" in result.stderr, result.stderr
