@@ -321,6 +321,33 @@ def test_jobs_run_in_worker_processes_that_import_the_function(
     assert log.read_text().startswith("Worker process (PID: ")
 
 
+def test_a_script_without_a_main_guard_runs_its_jobs_in_worker_processes(
+    project: Path,
+) -> None:
+    """Workers import the script, which calls train() at the top level: that call must not
+    start a study inside each worker (it would read the worker's own command line)."""
+    (project / "noguard.py").write_text(
+        "import os\n"
+        "from hpsweep.compat import hparam_search\n\n"
+        "@hparam_search('config.yaml')\n"
+        "def train(config):\n"
+        "    return float(os.getpid())\n\n"
+        "train()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "noguard.py", "--set", "n_jobs=2", "n_trials=4"],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    study = stored(str(project / "exp_t.db"))
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert len({t.value for t in study.trials}) == 4  # four worker processes
+
+
 @pytest.mark.slow  # two interpreters and their worker processes: 3 s idle, 9 s under -n 8
 def test_the_example_runs_jobs_in_worker_processes_under_spawn(workdir: Path) -> None:
     shutil.copytree(EXAMPLE / "config", workdir / "config")

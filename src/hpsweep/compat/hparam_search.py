@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from hpsweep import client
 from hpsweep._errors import HpsweepError
 
 if TYPE_CHECKING:
@@ -57,6 +58,12 @@ def hparam_search(
         def wrapper(argv: Sequence[str] | Mapping[str, Any] | None = None) -> Any:
             if isinstance(argv, Mapping):
                 return _trial(train, dict(argv))
+            if argv is None and client.in_trial():
+                # A worker process importing the script to find `train`, and the script calls
+                # train() at the top level, without `if __name__ == "__main__":`. Under the
+                # decorator's fork the workers never ran that line again: here it starts
+                # nothing either, and the worker goes on to run its trial.
+                return None
             try:
                 return _search(train, wrapper, config_path, save_db_directory, argv)
             except HpsweepError as error:
