@@ -141,18 +141,7 @@ def test_each_pruner_through_the_cli(tmp_path: Path, name: str, kind: str) -> No
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name", SAMPLER_CASES)
-def test_each_sampler_through_the_cli(
-    tmp_path: Path, name: str, kind: str, request: pytest.FixtureRequest
-) -> None:
-    if name == "grid" and kind == "function":  # the only parallel grid here
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="with -j 2 the 9 points run as 10 trials: once every point has started, "
-                "Optuna's GridSampler proposes a running one again, and sampler_exhausted "
-                "counts only finished points",
-                strict=False,  # a race: the last two points may finish in either order
-            )
-        )
+def test_each_sampler_through_the_cli(tmp_path: Path, name: str, kind: str) -> None:
     trials = sweep(
         tmp_path,
         kind,

@@ -137,7 +137,30 @@ def sampler_exhausted(study: optuna.Study) -> bool:
     is_exhausted = getattr(sampler, "is_exhausted", None)  # GridSampler, from stored trials
     if callable(is_exhausted) and is_exhausted(study):
         return True
+    if _every_grid_point_started(sampler, study):
+        return True
     return bool(getattr(sampler, "hpsweep_exhausted", False))
+
+
+def _every_grid_point_started(sampler: BaseSampler, study: optuna.Study) -> bool:
+    """Whether a GridSampler has started every point. Once it has, it proposes again a point
+    that is still running (so that a dead worker's point still gets done), which ran one trial
+    too many with -j 2; hpsweep re-runs a dead controller's trials itself (as lost), so the grid
+    is done launching then and the running points only need to finish."""
+    n_points = getattr(sampler, "_n_min_trials", None)
+    same_space = getattr(sampler, "_same_search_space", None)
+    if not isinstance(n_points, int) or not callable(same_space):
+        return False
+    from optuna.trial import TrialState
+
+    started = {
+        trial.system_attrs["grid_id"]
+        for trial in study._storage.get_all_trials(study._study_id, deepcopy=False)
+        if "grid_id" in trial.system_attrs
+        and trial.state != TrialState.WAITING
+        and same_space(trial.system_attrs["search_space"])
+    }
+    return len(started) >= n_points
 
 
 def make_pruner(
