@@ -271,6 +271,13 @@ def test_best_of_several_objectives_is_the_pareto_front(cli: Cli, studies: Path)
     assert [(f["number"], f["values"], f["params"]) for f in front] == [
         (t.number, t.values, t.params) for t in expected
     ]
+    env = cli("best", "--study", "two-goals", "--format", "env")
+    assert len(expected) > 1  # a front of several trials: env gives one trial only
+    assert env.code == 2 and not env.out
+    assert env.err.strip() == (
+        "hpsweep: error: --format env gives one trial's NAME=value lines, but the Pareto "
+        f"front of study 'two-goals' holds {len(expected)} trials; use --format yaml or json"
+    )
 
 
 def test_best_top_of_several_objectives_is_a_one_line_error(cli: Cli) -> None:

@@ -225,6 +225,11 @@ def cmd_best(args: argparse.Namespace) -> int:
                 "Pareto front has no order to take the top from; leave --top out for the front"
             )
         best = best_records(records, directions)
+        if args.format == "env" and len(best) > 1:  # the same reason as for --top above
+            raise UsageError(
+                f"--format env gives one trial's NAME=value lines, but the Pareto front of "
+                f"study {name!r} holds {len(best)} trials; use --format yaml or json"
+            )
     if not best:
         raise UsageError(f"study {name!r} has no complete trial yet")
     if args.format == "json":
