@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -133,6 +134,27 @@ class _Running:
     grace: float = 0.0
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in one line, within ``timeout``, when ``address`` (``host:port`` or
+    ``ray://host:port``) does not answer: ``ray.init`` would retry for minutes, printing its
+    connection warnings. ``auto`` and ``local`` are Ray's to resolve."""
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"ray_address {address!r} is not host:port (or ray://host:port, auto, local)"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address}: {reason}; check the address (the "
+            "head node's host:port) and that the cluster is running"
+        ) from None
+
+
 class RayExecutor:
     """Runs ``target(params)`` on Ray, ``jobs`` trials at a time, one reused actor per slot.
 
@@ -173,6 +195,8 @@ class RayExecutor:
                 "logging_level": logging.WARNING,
                 **(init_options or {}),
             }
+            if address is not None:
+                check_reachable(address)
             ray.init(address=address, **options)
             self._owns_ray = True
         self._jobs = jobs
