@@ -59,7 +59,6 @@ class Cluster:
             f"study: {study}",
             f"objective: objectives:{objective}",
             f"n_trials: {n_trials}",
-            "executor: thread",
             "sampler: random",
             "pruner: none",
             "space:",
@@ -84,6 +83,8 @@ class Cluster:
                 "--host-id",
                 host,
                 "-q",
+                "--executor",  # a host's own setting: workers never take it from the study
+                "thread",
                 *args,
             ],
             cwd=self.cwd,
@@ -216,6 +217,17 @@ def test_a_database_restart_loses_nothing(cluster: Cluster, pg_server: PostgresS
     assert {t.state.name for t in trials} == {"COMPLETE"}
     for trial in trials:  # every report made it, before, during and after the outage
         assert sorted(trial.intermediate_values) == [0, 1, 2, 3], trial
+
+
+def test_a_worker_joining_a_run_s_study_does_not_inherit_its_timeout(cluster: Cluster) -> None:
+    cluster.hpsweep(
+        *("run", "--study", "r6", "--storage", cluster.url, "-n", "6", "-q"),
+        *("-p", "x=float(0,1)", "--objective", "objectives:steady", "--timeout", "0.5"),
+    )
+    assert len(cluster.trials("r6")) < 6  # the run's own budget ended it
+    assert cluster.wait([cluster.worker("r6", "joiner", "-j", "2")]) == [0]
+    assert "the study total of 6 trials is reached" in cluster.log("joiner"), cluster.log("joiner")
+    assert [t.state.name for t in cluster.trials("r6")] == ["COMPLETE"] * 6
 
 
 def test_connection_errors_are_one_line_with_the_password_masked(cluster: Cluster) -> None:

@@ -1,10 +1,10 @@
 """``hpsweep create`` and ``hpsweep worker``: one study, many hosts.
 
 ``create`` stores a sweep config in a study (as ``run`` does, in the study's user attribute
-``hpsweep.config``) without running anything; ``worker`` reads it back and runs trials until the
-study total is reached. Each worker is an ordinary controller with its own owner record, so the
-budget mutex of the store keeps the total exact and heartbeats let the others re-run the trials
-of a worker that died.
+``hpsweep.config``) without running anything; ``worker`` reads back the study's settings (not
+those of the host that stored them) and runs trials until the study total is reached. Each
+worker is an ordinary controller with its own owner record, so the budget mutex of the store
+keeps the total exact and heartbeats let the others re-run the trials of a worker that died.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import Any
 from hpsweep._errors import ConfigError
 from hpsweep._errors import UsageError
 
-# Settings that belong to the host a worker runs on, not to the study: a worker's flags override
-# the stored config for these, and only for that worker.
-HOST_FLAGS = (
+# Settings of one run on one host: how many trials at a time and on which devices, where they
+# run, where their dirs go, how long this process may go on. `hpsweep run` stores them with the
+# study's config, but they describe that run (its --timeout is its own wall-time budget), so a
+# worker never takes them from the study: it has its own flag for each, else the default.
+HOST_SETTINGS = (
     "jobs",
     "gpus",
     "per_gpu",
@@ -28,12 +30,15 @@ HOST_FLAGS = (
     "executor",
     "ray_address",
     "run_dir",
-    "heartbeat_expiry",
     "timeout",
 )
+# Study settings that a worker's flag may still override, for that worker alone: the study's
+# value is every worker's default, so that all of them judge a silent host's trials lost alike.
+WORKER_OVERRIDES = ("heartbeat_expiry",)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from hpsweep._config import SweepConfig
     from hpsweep._config import load_config
     from hpsweep.engine import open_store
     from hpsweep.engine import open_study
@@ -63,6 +68,15 @@ def cmd_create(args: argparse.Namespace) -> int:
         where = store.display_url
     finally:
         store.close()
+    defaults = SweepConfig()
+    per_host = [key for key in HOST_SETTINGS if getattr(config, key) != getattr(defaults, key)]
+    if per_host:
+        # Workers ignore them (see HOST_SETTINGS): say so, rather than let a config look obeyed.
+        print(
+            f"hpsweep: note: {', '.join(per_host)} belong to each host, so workers do not take "
+            "them from the study; pass them to `hpsweep worker` as flags",
+            file=sys.stderr,
+        )
     verb = "updated the config of" if existed else "created"
     print(
         f"hpsweep: {verb} study {config.study!r} in {where} ({config.n_trials} trials); "
@@ -99,10 +113,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"study {args.study!r} in {where} holds no hpsweep config; create it with "
             "`hpsweep create CONFIG --storage URL` or `hpsweep run CONFIG --storage URL`"
         )
-    document: dict[str, Any] = dict(mapping)
+    document: dict[str, Any] = {k: v for k, v in mapping.items() if k not in HOST_SETTINGS}
     document["storage"] = storage
-    for key in HOST_FLAGS:
-        value = getattr(args, key, None)
+    for key in (*HOST_SETTINGS, *WORKER_OVERRIDES):
+        value = getattr(args, key)
         if value is not None:
             document[key] = value
     config = from_mapping(document, source=f"the config stored in study {args.study!r}")
@@ -157,7 +171,7 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
     worker.add_argument(
         "--executor",
         choices=("auto", "thread", "process", "ray"),
-        help="where Python objectives run (default: the stored config's)",
+        help="where Python objectives run on this host (default: auto)",
     )
     worker.add_argument("--ray-address", dest="ray_address", help="Ray cluster: auto, HOST:PORT")
     worker.add_argument("--run-dir", dest="run_dir", help="where trial dirs go on this host")
