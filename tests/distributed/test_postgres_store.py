@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +17,17 @@ import pytest
 import sqlalchemy.exc
 
 from hpsweep._errors import StorageError
+from hpsweep._errors import StoreNotFound
 from hpsweep.engine import open_store
 from hpsweep.engine._postgres import Retry
 from hpsweep.engine._postgres import driver_url
 from hpsweep.engine._postgres import is_connection_error
 from hpsweep.engine._postgres import lock_key
+from support import clean_env
+from support import hpsweep
 
 from ._servers import PG_PASSWORD
+from ._servers import free_port
 
 
 def test_urls_map_to_psycopg_3() -> None:
@@ -126,6 +133,9 @@ def test_run_writes_optunas_schema_that_optuna_reads(pg_url: str, workdir: Path)
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count('"COMPLETE"') == 6
+    for command in ("info", "trials", "best", "studies"):  # all of them read-only sessions
+        shown = hpsweep(workdir, command, "--storage", pg_url)
+        assert shown.stdout.strip() and PG_PASSWORD not in shown.stdout + shown.stderr, command
     store = open_store(pg_url, readonly=True)
     try:
         study = optuna.load_study(study_name="s", storage=store.storage)
@@ -243,3 +253,140 @@ def test_a_missing_database_is_one_line(pg_url: str) -> None:
     message = str(raised.value)
     assert "\n" not in message and PG_PASSWORD not in message
     assert "no_such_db" in message and "createdb" in message
+
+
+def _tables(pg_url: str, schema: str = "public") -> list[str]:
+    import psycopg
+
+    with psycopg.connect(pg_url) as connection:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+        ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def test_read_commands_on_an_empty_database_create_nothing(pg_url: str, workdir: Path) -> None:
+    for command in ("info", "studies"):
+        done = hpsweep(workdir, command, "--storage", pg_url, check=False)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"hpsweep: error: {pg_url.replace(PG_PASSWORD, '***')} holds no study yet; "
+            "run `hpsweep run` first"
+        ]
+    assert _tables(pg_url) == []  # not even Optuna's schema
+
+
+def test_a_read_only_store_reads_and_the_server_refuses_its_writes(pg_url: str) -> None:
+    from sqlalchemy import text
+
+    writer = open_store(pg_url, study="s")
+    try:
+        optuna.create_study(study_name="s", storage=writer.storage).add_trial(
+            optuna.trial.create_trial(
+                params={"x": 0.5},
+                distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+                value=0.5,
+            )
+        )
+    finally:
+        writer.close()
+    tables = _tables(pg_url)
+    reader = open_store(pg_url, readonly=True)
+    try:
+        study = optuna.load_study(study_name="s", storage=reader.storage)
+        assert [t.value for t in study.trials] == [0.5]
+        with pytest.raises(optuna.exceptions.StorageInternalError):
+            study.set_user_attr("edited", True)
+        with pytest.raises(optuna.exceptions.StorageInternalError):
+            reader.storage.delete_study(study._study_id)
+        # Even SQL that bypasses hpsweep and Optuna, in autocommit mode too: the server itself
+        # makes the session read-only.
+        engine = reader.storage.engine  # type: ignore[attr-defined]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only transaction"):
+                connection.execute(text("CREATE TABLE intruder (x integer)"))
+    finally:
+        reader.close()
+    assert _tables(pg_url) == tables
+    check = open_store(pg_url, readonly=True)
+    try:
+        study = optuna.load_study(study_name="s", storage=check.storage)
+        assert study.user_attrs == {} and len(study.trials) == 1
+    finally:
+        check.close()
+
+
+def test_a_read_only_store_keeps_the_options_of_the_url_and_of_pgoptions(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA sweeps")
+    in_schema = f"{pg_url}?options=-csearch_path%3Dsweeps"
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    open_store(in_schema).close()  # creates Optuna's tables in that schema
+    assert _tables(pg_url) == [] and "studies" in _tables(pg_url, "sweeps")
+    open_store(in_schema, readonly=True).close()  # finds them there: the URL's options hold
+    monkeypatch.setenv("PGOPTIONS", "-c search_path=sweeps")
+    open_store(pg_url, readonly=True).close()  # and so do those of PGOPTIONS
+    monkeypatch.delenv("PGOPTIONS")
+    with pytest.raises(StoreNotFound, match="holds no study yet"):
+        open_store(pg_url, readonly=True)  # the default schema holds none
+
+
+def test_the_dashboard_refuses_to_delete_a_study(pg_url: str, workdir: Path) -> None:
+    pytest.importorskip("optuna_dashboard")
+    writer = open_store(pg_url)
+    try:
+        optuna.create_study(study_name="kept", storage=writer.storage)
+    finally:
+        writer.close()
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api/studies"
+    with open(workdir / "dashboard.log", "wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hpsweep",
+                "dashboard",
+                "--port",
+                str(port),
+                "--storage",
+                pg_url,
+            ],
+            cwd=workdir,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def names() -> list[str]:
+        with urllib.request.urlopen(api, timeout=10) as response:
+            return [s["study_name"] for s in json.loads(response.read())["study_summaries"]]
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (workdir / "dashboard.log").read_text()
+            try:
+                assert names() == ["kept"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.2)
+        delete = urllib.request.Request(f"{api}/1", method="DELETE")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(delete, timeout=10)
+        refused.value.close()
+        assert refused.value.code >= 400
+        assert names() == ["kept"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

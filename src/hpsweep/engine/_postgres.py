@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import random
 import sys
 import threading
@@ -63,6 +64,7 @@ CONNECT_TIMEOUT = 10
 _FIRST_BACKOFF = 0.1
 _MAX_BACKOFF = 2.0
 _SCHEMES = ("postgresql", "postgres")
+_UNDEFINED_TABLE = "42P01"
 
 
 def is_postgres(url: str) -> bool:
@@ -426,9 +428,16 @@ class AdvisoryLock:
                 connection.close()
 
 
-def open_postgres(url: str, *, study: str | None = None, retry_for: float = RETRY_FOR) -> Store:
+def open_postgres(
+    url: str, *, study: str | None = None, readonly: bool = False, retry_for: float = RETRY_FOR
+) -> Store:
     """Open (and create the schema of) a PostgreSQL store; one-line errors for the usual
-    problems: psycopg missing, server unreachable, bad credentials, missing database."""
+    problems: psycopg missing, server unreachable, bad credentials, missing database.
+
+    ``readonly`` creates no schema, and its sessions are read-only on the server, so that every
+    write through it is refused, whoever makes it (Optuna, the dashboard's edits, a plugin); a
+    database without Optuna's tables then holds no study (:class:`StoreNotFound`)."""
+    from hpsweep._errors import StoreNotFound
     from hpsweep.engine._storage import Store
     from hpsweep.engine._storage import mask_url
 
@@ -447,19 +456,48 @@ def open_postgres(url: str, *, study: str | None = None, retry_for: float = RETR
     from optuna.storages import _CachedStorage
 
     retry = Retry(retry_for=retry_for, display_url=display)
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
     engine_kwargs: dict[str, Any] = {
         "pool_pre_ping": True,  # replaces connections that died while idle (server restart)
-        "connect_args": {"connect_timeout": CONNECT_TIMEOUT},
+        "connect_args": connect_args,
     }
     try:
-        rdb: RDBStorage = RDBStorage(target, engine_kwargs=engine_kwargs)
+        if readonly:  # parses the URL: inside, so that a malformed one is a one-line error
+            connect_args["options"] = _read_only_options(target)
+        rdb: RDBStorage = RDBStorage(
+            target, engine_kwargs=engine_kwargs, skip_table_creation=readonly
+        )
     except Exception as error:
+        if readonly and _sqlstate(error) == _UNDEFINED_TABLE:  # no Optuna schema: nothing yet
+            raise StoreNotFound(f"{display} holds no study yet; run `hpsweep run` first") from None
         raise StorageError(_open_problem(display, error)) from None
     storage = RetryingStorage(_CachedStorage(rdb), rdb.engine, retry)
     lock = AdvisoryLock(rdb, lock_key(study), retry, study)
     retry.before_retry = lock.retake
     retry.after_success = lock.count_call
     return Store(url=url, storage=storage, kind="postgresql", lock=lock.held)
+
+
+def _read_only_options(target: str) -> str:
+    """libpq's ``options`` for a session in which the server refuses every write, added to
+    those the URL gives (else to ``PGOPTIONS``, which an explicit value replaces), so that a
+    ``search_path`` set there still holds."""
+    from sqlalchemy.engine import make_url
+
+    given = make_url(target).query.get("options", os.environ.get("PGOPTIONS", ""))
+    joined = given if isinstance(given, str) else " ".join(given)
+    return f"{joined} -c default_transaction_read_only=on".strip()
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE code of the database error behind ``error`` (psycopg 3 or 2), if any."""
+    current: BaseException | None = error
+    while current is not None:
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        current = current.__cause__
+    return None
 
 
 def _open_problem(display: str, error: BaseException) -> str:

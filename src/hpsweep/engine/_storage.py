@@ -161,7 +161,7 @@ def open_store(url: str | None, *, readonly: bool = False, study: str | None = N
     if scheme.split("+")[0] in ("postgresql", "postgres"):
         from hpsweep.engine._postgres import open_postgres
 
-        return open_postgres(target, study=study)
+        return open_postgres(target, study=study, readonly=readonly)
     if scheme.split("+")[0] in _RDB_SCHEMES:
         return _open_rdb(target, readonly=readonly)
     raise ConfigError(
