@@ -265,6 +265,121 @@ def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml", environ={})
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("study: s\n\nn_trails: 3\n", "line 3: unknown key 'n_trails'; did you mean 'n_trials'?"),
+        ("# runs\nn_trials: 0\n", "line 2: n_trials must be an integer >= 1, got 0"),
+        (
+            "space:\n  lr:\n    type: float\n    low: 0\n    high: big\n",
+            "line 5: space.lr.high: expected a number, got 'big'",
+        ),
+        (
+            "space:\n  lr:\n    type: float\n    low: 0\n    high: 1\n    lgo: true\n",
+            "line 6: space.lr: unknown key 'lgo'; did you mean 'log'?",
+        ),
+        (
+            "space:\n  lr:\n    type: flaot\n    low: 0\n",
+            "line 3: space.lr: unknown type 'flaot'; did you mean 'float'?",
+        ),
+        (
+            "space:\n  opt: [adam, sgd]\n  m:\n    type: float\n    low: 0\n    high: 1\n"
+            "    when: {opt: rmsprop}\n",
+            "line 7: space.m: the condition opt='rmsprop' of 'm' can never hold: 'opt' takes one "
+            "of 'adam', 'sgd'; change the condition or the definition of 'opt'",
+        ),
+        (
+            "space:\n  m:\n    type: int\n    low: 0\n    high: 3\n    when: [opt]\n",
+            "line 6: space.m.when: expected a mapping of parameter names to required values, e.g."
+            " {opt: sgd} or {opt: [adam, adamw]}, but got a list",
+        ),
+        (
+            "sampler:\n  name: tpe\n  kwargs: [1]\n",
+            "line 3: sampler.kwargs must be a mapping, got [1]",
+        ),
+        ("pruner:\n  nme: median\n", "line 2: pruner: unknown key 'nme'; did you mean 'name'?"),
+        ("pruner:\n  name: {a: 1}\n", "line 2: pruner.name must be a string, got {'a': 1}"),
+        (
+            "initial_points:\n  - lr: 0.1\n  - lr: 0.2\n    layers: {n: 2}\n",
+            "line 4: initial_points[1]: 'layers': {'n': 2} is not param: value",
+        ),
+        (
+            "constraints:\n  - acc >= 0.9\n  - acc\n",
+            "line 3: constraint 'acc' needs exactly one comparison (<= or >=), found 0; write "
+            "e.g. 'acc >= 0.9' or 'latency_ms + load_ms <= 20'",
+        ),
+        (
+            "constraints:\n  - acc >= 0.9\n  - acc >= 0.9\n",
+            "line 1: constraint 'acc >= 0.9' is given twice; remove one",
+        ),
+        ("n_trials: 3\nparams: 5\n", "line 2: params must be a mapping of fixed values, got 5"),
+        (
+            "directions:\n  - minimize\n  - up\n",
+            "line 3: direction must be minimize or maximize, got 'up'",
+        ),
+        (
+            "scheduler:\n  name: asha\n  max_t: 0\n",
+            "line 3: scheduler.max_t must be an integer >= 1, got 0",
+        ),
+        (
+            "resources_per_trial:\n  cpu: 1\n  gpu: -1\n",
+            "line 3: resources_per_trial.gpu must be >= 0, got -1",
+        ),
+        (
+            "objective: a:b\nn_trials: 3\ncommand: [python, t.py]\n",
+            "line 3: give either objective (a Python function) or command, not both",
+        ),
+    ],
+)
+def test_errors_about_a_yaml_value_name_its_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path / "s.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_value_that_aliases_repeat_has_its_lines_where_it_is_written(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.yaml",
+        "space:\n  a: &rate {type: float, low: zero, high: 1}\n  b: *rate\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value) == f"{path}: line 2: space.a.low: expected a number, got 'zero'"
+    # written under params first: under space, its keys have the line of the alias
+    path = write(
+        tmp_path / "s.yaml",
+        "params:\n  rate: &rate\n    type: float\n    low: zero\n    high: 1\n"
+        "space:\n  lr: *rate\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value) == f"{path}: line 7: space.lr.low: expected a number, got 'zero'"
+
+
+def test_values_from_outside_the_file_name_no_line(tmp_path: Path) -> None:
+    """A value that --set, a variable or a flag replaced is not on any line of the file."""
+    path = write(tmp_path / "s.yaml", "study: s\nn_trials: 5\nsampler: {name: tpe, kwargs: 5}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, sets=["n_trials=0"], environ={})
+    assert str(info.value) == f"{path}: n_trials must be an integer >= 1, got 0"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, flags={"n_trials": 0}, environ={})
+    assert str(info.value) == f"{path}: n_trials must be an integer >= 1, got 0"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, sets=["sampler.kwargs=[1]"], environ={})
+    assert str(info.value) == f"{path}: sampler.kwargs must be a mapping, got [1]"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={"HPSWEEP_N_TRIALS": "0"})
+    assert str(info.value) == (
+        "environment variable HPSWEEP_N_TRIALS: n_trials must be an integer >= 1, got 0"
+    )
+    # the file's other values keep their lines
+    with pytest.raises(ConfigError) as info:
+        load_config(path, sets=["n_trials=3", "sampler.name=random"], environ={})
+    assert str(info.value) == f"{path}: line 3: sampler.kwargs must be a mapping, got 5"
+
+
 def test_cli_params_merge_over_the_file(tmp_path: Path) -> None:
     config = load_config(
         write(tmp_path / "sweep.yaml", SWEEP),

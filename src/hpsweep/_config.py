@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import math
 import os
+from collections.abc import Hashable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,11 +18,15 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 from typing import Literal
+from typing import Protocol
 
 from hpsweep import _yaml
+from hpsweep._constraints import parse_constraint
 from hpsweep._constraints import parse_constraints
 from hpsweep._errors import ConfigError
+from hpsweep._yaml import KeyPath
 from hpsweep.space import SearchSpace
+from hpsweep.space._mapping import space_from_mapping
 
 Direction = Literal["minimize", "maximize"]
 
@@ -245,9 +250,10 @@ def load_config(
     command-line ``flags`` (keys as in the YAML; None values are ignored)."""
     document: dict[str, Any] = {}
     source = str(path) if path is not None else None
+    lines = _yaml.KeyLines({})
     if path is not None:
         try:
-            loaded = _yaml.load_file(path)
+            loaded, lines = _yaml.load_file_with_lines(path)
         except RecursionError:
             raise ConfigError(f"{path}: the YAML nests too deeply; flatten it") from None
         if loaded is not None and not isinstance(loaded, dict):
@@ -257,33 +263,38 @@ def load_config(
         document = dict(loaded or {})
     # --set edits the file's values in place (params and space too), but it is part of the
     # command line, so the environment does not override the settings it names.
-    named = {apply_set(document, item) for item in sets}
+    changed = [apply_set(document, item) for item in sets]
+    for key_path in changed:
+        lines.replace(key_path)  # an error about such a value must not point into the file
+    named = {key_path[0] for key_path in changed}
     named |= {_ALIASES[key] for key in named if key in _ALIASES}
     environment = _from_environ(os.environ if environ is None else environ)
-    _overlay(document, {k: v for k, v in environment.items() if k not in named})
-    _overlay(document, {k: v for k, v in (flags or {}).items() if v is not None})
+    _overlay(document, {k: v for k, v in environment.items() if k not in named}, lines)
+    _overlay(document, {k: v for k, v in (flags or {}).items() if v is not None}, lines)
     if "study" not in document:
         document["study"] = Path(path).stem if path is not None else "default"
     _check_size(document, source)
-    config = from_mapping(document, source=source)
+    config = from_mapping(document, source=source, lines=lines)
     if cli_space:
         extra = SearchSpace.from_cli(list(cli_space))  # its errors quote the -p spec
         config = dataclasses.replace(config, space=config.space.merged(extra))
     return config
 
 
-def _overlay(document: dict[str, Any], layer: Mapping[str, Any]) -> None:
-    """Put a higher layer's settings over ``document``'s, each replacing its alias too."""
+def _overlay(document: dict[str, Any], layer: Mapping[str, Any], lines: _yaml.KeyLines) -> None:
+    """Put a higher layer's settings over ``document``'s, each replacing its alias too (and
+    its line in the file: the value is no longer the file's)."""
     for key, value in layer.items():
         if key in _ALIASES:
             document.pop(_ALIASES[key], None)
         document[key] = value
+        lines.replace((key,))
 
 
-def apply_set(document: dict[str, Any], item: str) -> str | None:
+def apply_set(document: dict[str, Any], item: str) -> tuple[str, ...]:
     """Apply one ``--set a.b=c``: a config key, a key under ``params``, or a space param (which
-    becomes fixed). The value is typed as YAML types it. Returns the config key it changed, None
-    for a param."""
+    becomes fixed). The value is typed as YAML types it. Returns the key path it changed in
+    ``document`` (``("params", "epochs")`` for ``--set epochs=3``)."""
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -298,7 +309,7 @@ def apply_set(document: dict[str, Any], item: str) -> str | None:
     elif isinstance(document.get("space"), dict) and key in document["space"]:
         space = {**document["space"], key: {"type": "fixed", "value": value}}
         document["space"] = _without_unreachable(space, key, value)
-        return None
+        return ("space", key)
     else:
         params = document.get("params")
         known = list(KEYS) + (list(params) if isinstance(params, dict) else [])
@@ -317,7 +328,7 @@ def apply_set(document: dict[str, Any], item: str) -> str | None:
             )
         target = child
     target[parts[-1]] = value
-    return parts[0] if parts[0] in KEYS else None
+    return tuple(parts) if parts[0] in KEYS else ("params", *parts)
 
 
 def _without_unreachable(space: dict[str, Any], fixed: str, value: Any) -> dict[str, Any]:
@@ -421,22 +432,45 @@ def _suggest(name: str, candidates: Sequence[str]) -> str:
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
-def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> SweepConfig:
-    """Validate a config mapping (the YAML form) into a :class:`SweepConfig`."""
-    prefix = f"{source}: " if source else ""
+class _Fail(Protocol):
+    """Makes the error for a message about the value at the key ``path``: the message starts
+    with the config's source and, when it was read from a YAML file, that key's line."""
 
-    def fail(message: str) -> ConfigError:
-        return ConfigError(prefix + message)
+    def __call__(self, message: str, *path: Hashable) -> ConfigError: ...
+
+
+def _dotted(path: KeyPath) -> str:
+    """A key path as messages name it: ``scheduler.max_t``."""
+    return ".".join(map(str, path))
+
+
+def from_mapping(
+    document: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    lines: _yaml.KeyLines | None = None,
+) -> SweepConfig:
+    """Validate a config mapping (the YAML form) into a :class:`SweepConfig`. Messages start
+    with ``source: ``, and with the line of the key they are about when ``lines`` (those of the
+    YAML file ``source``) has it: ``sweep.yaml: line 3: n_trials must be ...``."""
+    lead = f"{source}: " if source else ""
+
+    def place(path: KeyPath) -> str:
+        line = lines.line(path) if lines is not None else None
+        return lead if line is None else f"{lead}line {line}: "
+
+    def fail(message: str, *path: Hashable) -> ConfigError:
+        return ConfigError(place(path) + message)
 
     for key in document:
         if key not in KEYS:
-            raise fail(f"unknown key {key!r}{_suggest(str(key), KEYS)}")
+            raise fail(f"unknown key {key!r}{_suggest(str(key), KEYS)}", key)
     values: dict[str, Any] = {"source": source}
-    values["study"] = _string(document.get("study", "default"), "study", fail)
+    values["study"] = _string(document.get("study", "default"), ("study",), fail)
     if not values["study"]:
-        raise fail("study must not be empty")
+        raise fail("study must not be empty", "study")
     if document.get("storage") is not None:
-        values["storage"] = _string(document["storage"], "storage", fail)
+        values["storage"] = _string(document["storage"], ("storage",), fail)
     values["directions"] = _directions(document, fail)
     values["metrics"] = _metrics(document, len(values["directions"]), fail)
     if document.get("gpus") is not None:
@@ -450,49 +484,49 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
         ("gpus_per_trial", 1),
     ):
         if document.get(key) is not None:
-            values[key] = _integer(document[key], key, minimum, fail)
+            values[key] = _integer(document[key], (key,), minimum, fail)
     if document.get("seed") is not None:
-        values["seed"] = _integer(document["seed"], "seed", 0, fail)
+        values["seed"] = _integer(document["seed"], ("seed",), 0, fail)
     for key in ("timeout", "trial_timeout", "grace", "heartbeat_expiry"):
         if document.get(key) is not None:
-            values[key] = _positive(document[key], key, fail)
+            values[key] = _positive(document[key], (key,), fail)
     if document.get("target") is not None:
-        values["target"] = _number(document["target"], "target", fail)
+        values["target"] = _number(document["target"], ("target",), fail)
     for key in ("sampler", "pruner"):
         if document.get(key) is not None:
             values[key] = _algorithm(document[key], key, fail)
     if document.get("scheduler") is not None:
         if document.get("pruner") is not None:
-            raise fail("give pruner or scheduler (Ray Tune's word for it), not both")
+            raise fail("give pruner or scheduler (Ray Tune's word for it), not both", "scheduler")
         values["pruner"] = _scheduler(document["scheduler"], fail)
     if document.get("initial_points") is not None:
         values["initial_points"] = _initial_points(document["initial_points"], fail)
     if document.get("constraints") is not None:
-        try:
-            parsed = parse_constraints(document["constraints"])
-        except ConfigError as error:
-            raise fail(str(error)) from None
-        values["constraints"] = tuple(c.text for c in parsed)
+        values["constraints"] = _constraints(document["constraints"], fail)
     if document.get("params") is not None:
         if not isinstance(document["params"], Mapping):
-            raise fail(f"params must be a mapping of fixed values, got {document['params']!r}")
+            raise fail(
+                f"params must be a mapping of fixed values, got {document['params']!r}", "params"
+            )
         values["params"] = dict(document["params"])
     if document.get("space") is not None:
         if not isinstance(document["space"], Mapping):
-            raise fail("space must be a mapping of param name to definition")
-        values["space"] = SearchSpace.from_mapping(dict(document["space"]), source=source)
+            raise fail("space must be a mapping of param name to definition", "space")
+        values["space"] = space_from_mapping(
+            dict(document["space"]), place=lambda path: place(("space", *path))
+        )
     if document.get("objective") is not None:
         values["objective"] = _objective(document["objective"], fail)
     if document.get("shell") is not None:
-        values["shell"] = _boolean(document["shell"], "shell", fail)
+        values["shell"] = _boolean(document["shell"], ("shell",), fail)
     if document.get("command") is not None:
         values["command"] = _command(document["command"], values.get("shell", False), fail)
     if values.get("objective") and values.get("command"):
-        raise fail("give either objective (a Python function) or command, not both")
+        raise fail("give either objective (a Python function) or command, not both", "command")
     if document.get("run_dir") is not None:
-        values["run_dir"] = _string(document["run_dir"], "run_dir", fail)
+        values["run_dir"] = _string(document["run_dir"], ("run_dir",), fail)
     if document.get("ray_address") is not None:
-        values["ray_address"] = _string(document["ray_address"], "ray_address", fail)
+        values["ray_address"] = _string(document["ray_address"], ("ray_address",), fail)
     if document.get("resources_per_trial") is not None:
         values["resources_per_trial"] = _resources(document["resources_per_trial"], fail)
     for key, allowed in (
@@ -504,25 +538,26 @@ def from_mapping(document: Mapping[str, Any], *, source: str | None = None) -> S
     return SweepConfig(**values)
 
 
-def _resources(value: Any, fail: Any) -> dict[str, float]:
+def _resources(value: Any, fail: _Fail) -> dict[str, float]:
     """``{cpu: 1, gpu: 0.5, my_resource: 1}``: what a Ray trial reserves, each a number >= 0."""
     if not isinstance(value, Mapping) or not value:
         raise fail(
-            f"resources_per_trial must be a mapping such as {{cpu: 1, gpu: 0.5}}, got {value!r}"
+            f"resources_per_trial must be a mapping such as {{cpu: 1, gpu: 0.5}}, got {value!r}",
+            "resources_per_trial",
         )
     resources: dict[str, float] = {}
     for name, amount in value.items():
-        key = f"resources_per_trial.{name}"
-        number = _number(amount, key, fail)
+        path = ("resources_per_trial", name)
+        number = _number(amount, path, fail)
         if number < 0:
-            raise fail(f"{key} must be >= 0, got {amount!r}")
+            raise fail(f"{_dotted(path)} must be >= 0, got {amount!r}", *path)
         resources[str(name).lower() if str(name).lower() in ("cpu", "gpu") else str(name)] = number
     return resources
 
 
-def _string(value: Any, key: str, fail: Any) -> str:
+def _string(value: Any, path: KeyPath, fail: _Fail) -> str:
     if isinstance(value, (dict, list)) or value is None:
-        raise fail(f"{key} must be a string, got {value!r}")
+        raise fail(f"{_dotted(path)} must be a string, got {value!r}", *path)
     return str(value)
 
 
@@ -539,107 +574,121 @@ def _as_number(value: Any) -> float | None:
     return float(value)
 
 
-def _number(value: Any, key: str, fail: Any) -> float:
+def _number(value: Any, path: KeyPath, fail: _Fail) -> float:
     number = _as_number(value)
     if number is None:
-        raise fail(f"{key} must be a number, got {value!r}")
+        raise fail(f"{_dotted(path)} must be a number, got {value!r}", *path)
     return number
 
 
-def _positive(value: Any, key: str, fail: Any) -> float:
-    number = _number(value, key, fail)
+def _positive(value: Any, path: KeyPath, fail: _Fail) -> float:
+    number = _number(value, path, fail)
     if number <= 0:
-        raise fail(f"{key} must be > 0 seconds, got {value!r}")
+        raise fail(f"{_dotted(path)} must be > 0 seconds, got {value!r}", *path)
     return number
 
 
-def _integer(value: Any, key: str, minimum: int, fail: Any) -> int:
+def _integer(value: Any, path: KeyPath, minimum: int, fail: _Fail) -> int:
     number = _as_number(value)
     if number is None or not number.is_integer() or number < minimum:
-        raise fail(f"{key} must be an integer >= {minimum}, got {value!r}")
+        raise fail(f"{_dotted(path)} must be an integer >= {minimum}, got {value!r}", *path)
     return int(number)
 
 
-def _boolean(value: Any, key: str, fail: Any) -> bool:
+def _boolean(value: Any, path: KeyPath, fail: _Fail) -> bool:
     if isinstance(value, bool):
         return value
-    raise fail(f"{key} must be true or false, got {value!r}")
+    raise fail(f"{_dotted(path)} must be true or false, got {value!r}", *path)
 
 
-def _one_of(value: Any, key: str, allowed: Sequence[str], fail: Any) -> Any:
+def _one_of(value: Any, key: str, allowed: Sequence[str], fail: _Fail) -> Any:
     if value not in allowed:
         raise fail(
             f"{key} must be one of {', '.join(allowed)}, got {value!r}"
-            f"{_suggest(str(value), allowed)}"
+            f"{_suggest(str(value), allowed)}",
+            key,
         )
     return value
 
 
-def _gpus(value: Any, fail: Any) -> tuple[str, ...] | str:
+def _gpus(value: Any, fail: _Fail) -> tuple[str, ...] | str:
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
     items = value.split(",") if isinstance(value, str) else value
     if isinstance(items, int) and not isinstance(items, bool):
         items = [items]
     if not isinstance(items, list) or not items:
-        raise fail(f"gpus must be auto or a list of device ids such as [0, 1], got {value!r}")
+        raise fail(
+            f"gpus must be auto or a list of device ids such as [0, 1], got {value!r}", "gpus"
+        )
     devices = tuple(str(item).strip() for item in items)
     if any(not d for d in devices) or len(set(devices)) != len(devices):
-        raise fail(f"gpus must list distinct device ids, got {value!r}")
+        raise fail(f"gpus must list distinct device ids, got {value!r}", "gpus")
     return devices
 
 
-def _directions(document: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+def _directions(document: Mapping[str, Any], fail: _Fail) -> tuple[str, ...]:
     if "direction" in document and "directions" in document:
-        raise fail("give direction (one objective) or directions (several), not both")
+        raise fail(
+            "give direction (one objective) or directions (several), not both", "directions"
+        )
+    key = "directions" if "directions" in document else "direction"
     raw = document.get("directions", [document.get("direction", "minimize")])
     if isinstance(raw, str) or not isinstance(raw, list) or not raw:
-        raise fail(f"directions must be a non-empty list, e.g. [minimize, maximize], got {raw!r}")
+        raise fail(
+            f"directions must be a non-empty list, e.g. [minimize, maximize], got {raw!r}", key
+        )
     result = []
-    for item in raw:
+    for index, item in enumerate(raw):
         text = str(item).lower()
         if text in ("min", "max"):
             text += "imize"
         if text not in ("minimize", "maximize"):
-            raise fail(f"direction must be minimize or maximize, got {item!r}")
+            path = (key, index) if key == "directions" else (key,)
+            raise fail(f"direction must be minimize or maximize, got {item!r}", *path)
         result.append(text)
     return tuple(result)
 
 
-def _metrics(document: Mapping[str, Any], count: int, fail: Any) -> tuple[str, ...]:
+def _metrics(document: Mapping[str, Any], count: int, fail: _Fail) -> tuple[str, ...]:
     if "metric" in document and "metrics" in document:
-        raise fail("give metric or metrics, not both")
+        raise fail("give metric or metrics, not both", "metrics")
     if document.get("metrics") is not None:
+        key = "metrics"
         raw = document["metrics"]
         if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
-            raise fail(f"metrics must be a list of names, got {raw!r}")
+            raise fail(f"metrics must be a list of names, got {raw!r}", key)
         metrics = tuple(raw)
     elif document.get("metric") is not None:
-        metrics = (_string(document["metric"], "metric", fail),)
+        key = "metric"
+        metrics = (_string(document["metric"], (key,), fail),)
     else:
         return ()
     if len(metrics) != count:
         raise fail(
             f"{len(metrics)} metric(s) {list(metrics)} for {count} direction(s); "
-            "give one metric per direction"
+            "give one metric per direction",
+            key,
         )
     return metrics
 
 
-def _algorithm(value: Any, key: str, fail: Any) -> Algorithm:
+def _algorithm(value: Any, key: str, fail: _Fail) -> Algorithm:
     if isinstance(value, str):
         return Algorithm(value)
     if not isinstance(value, Mapping):
-        raise fail(f"{key} must be a name or {{name: ..., kwargs: {{...}}}}, got {value!r}")
+        raise fail(f"{key} must be a name or {{name: ..., kwargs: {{...}}}}, got {value!r}", key)
     for item in value:
         if item not in ("name", "kwargs"):
-            raise fail(f"{key}: unknown key {item!r}{_suggest(str(item), ('name', 'kwargs'))}")
+            raise fail(
+                f"{key}: unknown key {item!r}{_suggest(str(item), ('name', 'kwargs'))}", key, item
+            )
     if "name" not in value:
-        raise fail(f"{key} needs a name, e.g. {key}: {{name: tpe}}")
+        raise fail(f"{key} needs a name, e.g. {key}: {{name: tpe}}", key)
     kwargs = value.get("kwargs") or {}
     if not isinstance(kwargs, Mapping):
-        raise fail(f"{key}.kwargs must be a mapping, got {kwargs!r}")
-    return Algorithm(_string(value["name"], f"{key}.name", fail), dict(kwargs))
+        raise fail(f"{key}.kwargs must be a mapping, got {kwargs!r}", key, "kwargs")
+    return Algorithm(_string(value["name"], (key, "name"), fail), dict(kwargs))
 
 
 _SCHEDULER_DEFAULTS = {  # Ray Tune's defaults
@@ -648,7 +697,7 @@ _SCHEDULER_DEFAULTS = {  # Ray Tune's defaults
 }
 
 
-def _scheduler(value: Any, fail: Any) -> Algorithm:
+def _scheduler(value: Any, fail: _Fail) -> Algorithm:
     """Ray Tune's ``scheduler`` as a pruner: fifo → none; asha → successive halving with
     ``min_resource=grace_period`` and no rung at or past ``max_t``; hyperband → hyperband with
     ``max_resource=max_t`` (docs/pruning.md)."""
@@ -656,29 +705,37 @@ def _scheduler(value: Any, fail: Any) -> Algorithm:
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise fail(
             "scheduler must be fifo, asha or hyperband, or e.g. "
-            f"{{name: asha, max_t: 100, grace_period: 1, reduction_factor: 4}}, got {value!r}"
+            f"{{name: asha, max_t: 100, grace_period: 1, reduction_factor: 4}}, got {value!r}",
+            "scheduler",
         )
     name = str(spec["name"]).lower()
     if name not in ("fifo", "asha", "hyperband"):
-        raise fail(f"scheduler must be fifo, asha or hyperband, got {spec['name']!r}")
+        raise fail(
+            f"scheduler must be fifo, asha or hyperband, got {spec['name']!r}",
+            "scheduler",
+            "name",
+        )
     allowed = ("name", *_SCHEDULER_DEFAULTS.get(name, {}))
     for key in spec:
         if key not in allowed:
             raise fail(
                 f"scheduler {name}: unknown key {key!r}; it takes {', '.join(allowed)}"
-                f"{_suggest(str(key), allowed)}"
+                f"{_suggest(str(key), allowed)}",
+                "scheduler",
+                key,
             )
     if name == "fifo":
         return Algorithm("none")
     numbers = dict(_SCHEDULER_DEFAULTS[name])
     for key in numbers:
         if spec.get(key) is not None:
-            numbers[key] = _integer(spec[key], f"scheduler.{key}", 1, fail)
+            numbers[key] = _integer(spec[key], ("scheduler", key), 1, fail)
     grace, rf, max_t = numbers["grace_period"], numbers["reduction_factor"], numbers["max_t"]
     if rf < 2 or grace > max_t:
         raise fail(
             f"scheduler {name} needs reduction_factor >= 2 and grace_period <= max_t, but got "
-            f"reduction_factor={rf}, grace_period={grace}, max_t={max_t}"
+            f"reduction_factor={rf}, grace_period={grace}, max_t={max_t}",
+            "scheduler",
         )
     if name == "asha":
         return Algorithm("asha", {"min_resource": grace, "reduction_factor": rf, "max_t": max_t})
@@ -687,35 +744,58 @@ def _scheduler(value: Any, fail: Any) -> Algorithm:
     )
 
 
-def _initial_points(value: Any, fail: Any) -> tuple[dict[str, Any], ...]:
+def _initial_points(value: Any, fail: _Fail) -> tuple[dict[str, Any], ...]:
     if not isinstance(value, list) or not all(isinstance(p, Mapping) for p in value):
         raise fail(
             "initial_points must be a list of {param: value} mappings, e.g. "
-            f"[{{lr: 0.01, layers: 2}}], got {value!r}"
+            f"[{{lr: 0.01, layers: 2}}], got {value!r}",
+            "initial_points",
         )
     for index, point in enumerate(value):
         for key, item in point.items():
             if not isinstance(key, str) or isinstance(item, (dict, list)):
-                raise fail(f"initial_points[{index}]: {key!r}: {item!r} is not param: value")
+                raise fail(
+                    f"initial_points[{index}]: {key!r}: {item!r} is not param: value",
+                    "initial_points",
+                    index,
+                    key,
+                )
     return tuple(dict(point) for point in value)
 
 
-def _objective(value: Any, fail: Any) -> str:
-    text = _string(value, "objective", fail)
+def _constraints(value: Any, fail: _Fail) -> tuple[str, ...]:
+    # Each item alone first, so that an error about one names its line.
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        try:
+            parse_constraint(item)
+        except ConfigError as error:
+            raise fail(str(error), "constraints", index) from None
+    try:
+        parsed = parse_constraints(value)
+    except ConfigError as error:
+        raise fail(str(error), "constraints") from None
+    return tuple(c.text for c in parsed)
+
+
+def _objective(value: Any, fail: _Fail) -> str:
+    text = _string(value, ("objective",), fail)
     module, sep, function = text.partition(":")
     if not sep or not module or not function:
-        raise fail(f"objective must be module:function (e.g. train:objective), got {text!r}")
+        raise fail(
+            f"objective must be module:function (e.g. train:objective), got {text!r}", "objective"
+        )
     return text
 
 
-def _command(value: Any, shell: bool, fail: Any) -> tuple[str, ...]:
+def _command(value: Any, shell: bool, fail: _Fail) -> tuple[str, ...]:
     if isinstance(value, str) and shell:
         return (value,)
     if isinstance(value, str):
         raise fail(
             "command must be a list of arguments, e.g. [python, train.py, --lr, '{lr}'] "
-            "(a string is never split; set shell: true to run it through /bin/sh)"
+            "(a string is never split; set shell: true to run it through /bin/sh)",
+            "command",
         )
     if not isinstance(value, list) or not value:
-        raise fail(f"command must be a non-empty list of arguments, got {value!r}")
+        raise fail(f"command must be a non-empty list of arguments, got {value!r}", "command")
     return tuple(str(item) for item in value)

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import TypeAlias
 from typing import cast
 
 from hpsweep._errors import SpaceError
@@ -70,18 +74,52 @@ _EXAMPLES = {
 }
 
 
+Place: TypeAlias = Callable[[tuple[Hashable, ...]], str]
+"""Gives the start of a message about a key under ``space:`` (``("lr", "low")``): its source
+and, for a config file, the key's line (``"sweep.yaml: line 3: "``)."""
+
+
 def _path(name: str) -> str:
     return f"space.{name}" if NAME_RE.fullmatch(name) else f"space[{name!r}]"
 
 
-def space_from_mapping(mapping: object, *, source: str | None = None) -> SearchSpace:
-    """A :class:`SearchSpace` from the value of a config's ``space:`` key (None is empty)."""
+@dataclass(frozen=True)
+class _Where:
+    """What a message is about, written as the message starts: a param or one of its fields
+    (``sweep.yaml: line 3: space.lr.low``)."""
+
+    place: Place
+    name: str
+    fields: tuple[str, ...] = ()
+    key: tuple[Hashable, ...] = ()
+    """A key that the message names itself (``unknown key 'lgo'``): it only gives the line."""
+
+    def field(self, field: str) -> _Where:
+        """One of the fields of what this is about (``space.lr`` → ``space.lr.low``)."""
+        return _Where(self.place, self.name, (*self.fields, field))
+
+    def at_key(self, key: Hashable) -> _Where:
+        """The same text, on the line of ``key``, a key under it that the message names."""
+        return replace(self, key=(key,))
+
+    def __str__(self) -> str:
+        text = ".".join((_path(self.name), *self.fields))
+        return self.place((self.name, *self.fields, *self.key)) + text
+
+
+def space_from_mapping(
+    mapping: object, *, source: str | None = None, place: Place | None = None
+) -> SearchSpace:
+    """A :class:`SearchSpace` from the value of a config's ``space:`` key (None is empty).
+    Messages start with ``source: ``, or with what ``place`` gives for the key they are about
+    (``load_config`` adds the key's line in the file)."""
     lead = f"{source}: " if source else ""
+    locate = place or (lambda path: lead)
     if mapping is None:
         return SearchSpace()
     if not isinstance(mapping, Mapping):
         raise SpaceError(
-            f"{lead}space: expected a mapping of parameter names to definitions, but got"
+            f"{locate(())}space: expected a mapping of parameter names to definitions, but got"
             f" {type_word(mapping)}"
         )
     items: list[tuple[str, Param]] = []
@@ -89,11 +127,12 @@ def space_from_mapping(mapping: object, *, source: str | None = None) -> SearchS
         if not isinstance(name, str):
             hint = " (YAML reads yes/no/on/off as booleans)" if isinstance(name, bool) else ""
             raise SpaceError(
-                f"{lead}space: parameter names must be strings, but got {name!r}{hint};"
-                " quote the name"
+                f"{locate((name,))}space: parameter names must be strings, but got {name!r}"
+                f"{hint}; quote the name"
             )
-        items.append((name, _param(name, definition, f"{lead}{_path(name)}")))
-    return SearchSpace._build(items, lambda name: f"{lead}{_path(name)}: ")
+        items.append((name, _param(name, definition, _Where(locate, name))))
+    # The space's own checks are mostly about conditions, so their line is the `when:` one.
+    return SearchSpace._build(items, lambda name: f"{_Where(locate, name).at_key('when')}: ")
 
 
 def param_from_mapping(name: str, definition: object, *, source: str | None = None) -> Param:
@@ -101,17 +140,17 @@ def param_from_mapping(name: str, definition: object, *, source: str | None = No
     ``[source: ]space.NAME``; the name itself is not validated here (:class:`SearchSpace` does
     that)."""
     lead = f"{source}: " if source else ""
-    return _param(name, definition, f"{lead}{_path(name)}")
+    return _param(name, definition, _Where(lambda path: lead, name))
 
 
-def _construct(name: str, where: str, factory: Callable[[], Param]) -> Param:
+def _construct(name: str, where: _Where, factory: Callable[[], Param]) -> Param:
     try:
         return factory()
     except _ParamError as error:
         raise SpaceError(f"{where}: {error.named(name)}") from None
 
 
-def _param(name: str, definition: object, where: str) -> Param:
+def _param(name: str, definition: object, where: _Where) -> Param:
     if isinstance(definition, Mapping):
         return _from_definition(name, definition, where)
     if isinstance(definition, (list, tuple)):
@@ -126,14 +165,15 @@ def _param(name: str, definition: object, where: str) -> Param:
     )
 
 
-def _kind(definition: Mapping[str, object], where: str) -> str:
+def _kind(definition: Mapping[str, object], where: _Where) -> str:
     """The canonical type of a definition: given, or inferred from its bounds."""
     if "type" in definition:
         given = definition["type"]
         if not isinstance(given, str):
             shown = repr(given) if is_scalar(given) else type_word(given)
             raise SpaceError(
-                f"{where}.type: expected one of float, int, categorical, fixed, but got {shown}"
+                f"{where.field('type')}: expected one of float, int, categorical, fixed, but got"
+                f" {shown}"
             )
         word = given.strip().lower()
         if word in _TYPES:
@@ -143,12 +183,12 @@ def _kind(definition: Mapping[str, object], where: str) -> str:
         else:
             close = suggest(word, list(_TYPES))
             hint = f"did you mean {close!r}?" if close else "use float, int, categorical or fixed"
-        raise SpaceError(f"{where}: unknown type {given!r}; {hint}")
+        raise SpaceError(f"{where.at_key('type')}: unknown type {given!r}; {hint}")
     _check_keys(definition, _ALL_KEYS, where, None)
     if any(k in definition for k in ("low", "high", "min", "max")):
         keys = [k for k in ("low", "high", "min", "max", "step") if k in definition]
         numbers = [
-            _number(definition[k], f"{where}.{k}") for k in keys if definition[k] is not None
+            _number(definition[k], where.field(k)) for k in keys if definition[k] is not None
         ]
         return "float" if any(isinstance(n, float) for n in numbers) else "int"
     if "choices" in definition:
@@ -161,22 +201,24 @@ def _kind(definition: Mapping[str, object], where: str) -> str:
 
 
 def _check_keys(
-    definition: Mapping[str, object], valid: tuple[str, ...], where: str, kind: str | None
+    definition: Mapping[str, object], valid: tuple[str, ...], where: _Where, kind: str | None
 ) -> None:
     for key in definition:
         if key in valid:
             continue
         close = suggest(key, valid)
         if close:
-            raise SpaceError(f"{where}: unknown key {key!r}; did you mean {close!r}?")
+            raise SpaceError(f"{where.at_key(key)}: unknown key {key!r}; did you mean {close!r}?")
         of = f" for type {kind}" if kind else ""
-        raise SpaceError(f"{where}: unknown key {key!r}{of}; valid keys are {', '.join(valid)}")
+        raise SpaceError(
+            f"{where.at_key(key)}: unknown key {key!r}{of}; valid keys are {', '.join(valid)}"
+        )
 
 
-def _from_definition(name: str, definition: Mapping[object, object], where: str) -> Param:
+def _from_definition(name: str, definition: Mapping[object, object], where: _Where) -> Param:
     for key in definition:
         if not isinstance(key, str):
-            raise SpaceError(f"{where}: keys must be strings, but got {key!r}")
+            raise SpaceError(f"{where.at_key(key)}: keys must be strings, but got {key!r}")
     fields: Mapping[str, object] = definition  # type: ignore[assignment]
     kind = _kind(fields, where)
     _check_keys(fields, _KEYS[kind], where, kind)
@@ -187,7 +229,7 @@ def _from_definition(name: str, definition: Mapping[object, object], where: str)
         choices = fields["choices"]
         if not isinstance(choices, (list, tuple)):
             raise SpaceError(
-                f"{where}.choices: expected a list of values, e.g. [adam, sgd], but got"
+                f"{where.field('choices')}: expected a list of values, e.g. [adam, sgd], but got"
                 f" {type_word(choices)}"
             )
         return _construct(name, where, lambda: Choice(choices, when=when))
@@ -198,12 +240,12 @@ def _from_definition(name: str, definition: Mapping[object, object], where: str)
         return _construct(name, where, lambda: Fixed(value, when=when))  # type: ignore[arg-type]
     low = _bound(fields, "low", "min", "lower", where, kind)
     high = _bound(fields, "high", "max", "upper", where, kind)
-    log = _log(fields.get("log"), f"{where}.log")
+    log = _log(fields.get("log"), where.field("log"))
     step_value = fields.get("step")
-    step = None if step_value is None else _number(step_value, f"{where}.step")
+    step = None if step_value is None else _number(step_value, where.field("step"))
     if kind == "float":
         digits_value = fields.get("digits")
-        digits = None if digits_value is None else _number(digits_value, f"{where}.digits")
+        digits = None if digits_value is None else _number(digits_value, where.field("digits"))
         return _construct(
             name,
             where,
@@ -218,17 +260,17 @@ def _from_definition(name: str, definition: Mapping[object, object], where: str)
 
 
 def _bound(
-    fields: Mapping[str, object], key: str, synonym: str, which: str, where: str, kind: str
+    fields: Mapping[str, object], key: str, synonym: str, which: str, where: _Where, kind: str
 ) -> int | float:
     if key in fields and synonym in fields:
-        raise SpaceError(f"{where}: give either {key!r} or {synonym!r}, not both")
+        raise SpaceError(f"{where.at_key(synonym)}: give either {key!r} or {synonym!r}, not both")
     for given in (key, synonym):
         if given in fields:
-            return _number(fields[given], f"{where}.{given}")
+            return _number(fields[given], where.field(given))
     raise SpaceError(f"{where}: missing key {key!r} (the {which} bound); e.g. {_EXAMPLES[kind]}")
 
 
-def _number(value: object, where: str) -> int | float:
+def _number(value: object, where: _Where) -> int | float:
     """A YAML number, or a strictly numeric string (PyYAML reads ``1e-3`` as a string)."""
     if isinstance(value, bool) or value is None:
         shown = {None: "null", True: "true", False: "false"}[value]
@@ -249,7 +291,7 @@ def _number(value: object, where: str) -> int | float:
     raise SpaceError(f"{where}: expected a number, got {type_word(value)}")
 
 
-def _log(value: object, where: str) -> bool:
+def _log(value: object, where: _Where) -> bool:
     if value is None:
         return False
     if isinstance(value, bool):
@@ -260,14 +302,14 @@ def _log(value: object, where: str) -> bool:
     raise SpaceError(f"{where}: expected true or false, got {shown}")
 
 
-def _when(fields: Mapping[str, object], where: str) -> When | None:
+def _when(fields: Mapping[str, object], where: _Where) -> When | None:
     when = fields.get("when")
     if when is None:
         return None
     if not isinstance(when, Mapping):
         raise SpaceError(
-            f"{where}.when: expected a mapping of parameter names to required values, e.g."
-            f" {{opt: sgd}} or {{opt: [adam, adamw]}}, but got {type_word(when)}"
+            f"{where.field('when')}: expected a mapping of parameter names to required values,"
+            f" e.g. {{opt: sgd}} or {{opt: [adam, adamw]}}, but got {type_word(when)}"
         )
     return cast("When", when)  # the parameter's constructor checks the values
 
