@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -45,3 +46,15 @@ def stored_trials(cwd: Path, study: str = "default") -> list[optuna.trial.Frozen
         return optuna.load_study(study_name=study, storage=store.storage).get_trials()
     finally:
         store.close()
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """A test's cleanup: SIGTERM (a controller then stops its trials with their process
+    groups, a server shuts down), SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

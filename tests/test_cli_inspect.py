@@ -31,6 +31,7 @@ from hpsweep.engine import open_store
 from hpsweep.space import SearchSpace
 from support import clean_env
 from support import hpsweep
+from support import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -515,12 +516,7 @@ def test_dashboard_serves_the_store(studies: Path) -> None:
         whys = {a["value"] for t in trials for a in t["user_attrs"] if a["key"] == "why"}
         assert whys == {"complete", "pruned"}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
         if server.stderr is not None:
             server.stderr.close()
     assert (studies / "hpsweep.journal").read_bytes() == before

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from support import clean_env
+from support import stop
 from support import stored_trials as trials
 
 OBJECTIVES = textwrap.dedent("""
@@ -72,18 +73,6 @@ def output(process: subprocess.Popen[str]) -> str:
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
     process.wait(timeout=timeout)
     return output(process)
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """A test's cleanup: SIGTERM makes a controller stop its trials with their process groups;
-    SIGKILL if it does not exit in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from hpsweep.engine._postgres import is_connection_error
 from hpsweep.engine._postgres import lock_key
 from support import clean_env
 from support import hpsweep
+from support import stop
 
 from ._servers import PG_PASSWORD
 from ._servers import free_port
@@ -384,9 +385,4 @@ def test_the_dashboard_refuses_to_delete_a_study(pg_url: str, workdir: Path) -> 
         assert refused.value.code >= 400
         assert names() == ["kept"]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
