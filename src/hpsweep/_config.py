@@ -569,9 +569,13 @@ def _as_number(value: Any) -> float | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the largest float
+        return None
+    return None if math.isnan(number) else number
 
 
 def _number(value: Any, path: KeyPath, fail: _Fail) -> float:

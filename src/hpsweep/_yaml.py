@@ -178,6 +178,10 @@ def _load(text: str, source: str) -> tuple[Any, KeyLines]:
         raise ConfigError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
     except RecursionError:
         raise ConfigError(f"{source}: the YAML nests too deeply; flatten it") from None
+    except ValueError as error:  # int() of a number with more digits than Python allows
+        raise ConfigError(
+            f"{source}: {' '.join(str(error).split())}; shorten the number"
+        ) from None
     return document, _key_lines(document, loader.item_lines)
 
 
@@ -190,5 +194,5 @@ def scalar(text: str) -> Any:
         return text
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506
-    except (yaml.YAMLError, ConfigError, RecursionError):
+    except (yaml.YAMLError, ConfigError, RecursionError, ValueError):  # ValueError: huge ints
         return text

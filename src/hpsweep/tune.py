@@ -160,5 +160,9 @@ def _multiples(call: str, lower: int, upper: int, q: int) -> tuple[int, int]:
 
 
 def _divisible(value: float, q: float) -> bool:
-    ratio = value / q
-    return math.isclose(ratio, round(ratio), rel_tol=1e-9, abs_tol=1e-9)
+    try:
+        ratio = value / q
+    except OverflowError:  # an int bound past the largest float
+        return False
+    # inf and nan are multiples of nothing (and round() of them raises)
+    return math.isfinite(ratio) and math.isclose(ratio, round(ratio), rel_tol=1e-9, abs_tol=1e-9)

@@ -30,7 +30,7 @@ pytestmark = [
 
 
 def test_every_parser_has_a_target() -> None:
-    assert set(TARGETS) >= {"space_grammar", "config", "set", "wire"}
+    assert set(TARGETS) >= {"space_grammar", "config", "set", "wire", "dialects"}
 
 
 @pytest.mark.parametrize("target", TARGETS)

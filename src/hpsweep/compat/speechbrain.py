@@ -500,7 +500,7 @@ def _convert_to_yaml(overrides: list[str]) -> str:
 
 def _load_overrides(text: str) -> dict[str, Any]:
     what = _OVERRIDES
-    _refuse_deep_nesting(text, what)
+    _compose(text, what)
     hyperpyyaml = _hyperpyyaml()
     if hyperpyyaml is not None:
         try:
@@ -530,13 +530,9 @@ def _load_hpopt_file(path: str, trial_id: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:  # a directory, unreadable, not text
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"{path}: cannot read the hpopt file: {reason}") from None
-    _refuse_deep_nesting(text, path)
-    try:
-        # The shape first, tags left unresolved: HyperPyYAML's own message for a file that is
-        # not a mapping is about "the structure of the overrides".
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        raise ConfigError(_yaml_problem(path, text, error)) from None
+    # The shape first, tags left unresolved: HyperPyYAML's own message for a file that is not a
+    # mapping is about "the structure of the overrides".
+    node = _compose(text, path)
     if node is None:
         return {KEY_TRIAL_ID: trial_id}
     if not isinstance(node, yaml.MappingNode):
@@ -559,14 +555,55 @@ def _load_hpopt_file(path: str, trial_id: str) -> dict[str, Any]:
         raise ConfigError(_yaml_problem(path, text, error)) from None
 
 
-def _refuse_deep_nesting(text: str, what: str) -> None:
-    """YAML readers recurse on nesting (and PyYAML's scanner is quadratic in it): refuse absurd
-    depths before they do, as hpsweep's own config reader does."""
+def _compose(text: str, what: str) -> Any:
+    """The YAML node tree of ``text`` (None for no document), tags left unresolved, checked as
+    hpsweep's own config reader checks a config before anything reads it further: YAML readers
+    recurse on nesting (and PyYAML's scanner is quadratic in brackets), and HyperPyYAML walks a
+    value again for each alias of it, so a few aliases that repeat aliases take it hours."""
+    import yaml
+
     from hpsweep._yaml import MAX_DEPTH
     from hpsweep._yaml import too_deep
 
     if too_deep(text):
         raise ConfigError(f"{what}: brackets nest more than {MAX_DEPTH} levels deep; flatten it")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise ConfigError(_yaml_problem(what, text, error)) from None
+    except RecursionError:  # block nesting, which counting brackets does not see
+        raise ConfigError(f"{what}: the YAML nests too deeply; flatten it") from None
+    _refuse_alias_bombs(node, what)
+    return node
+
+
+def _refuse_alias_bombs(node: Any, what: str) -> None:
+    """Refuse a node tree whose aliases stand for more than MAX_VALUES values: the check of
+    ``hpsweep._config._check_size``, on YAML nodes, before anything is constructed."""
+    import yaml
+
+    from hpsweep._config import MAX_VALUES
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if not isinstance(current, yaml.CollectionNode) or id(current) in sizes:
+            continue
+        children = current.value
+        if isinstance(current, yaml.MappingNode):
+            children = [child for pair in current.value for child in pair]
+        if not children_done:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children)
+            continue
+        size = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if size > MAX_VALUES:
+            raise ConfigError(
+                f"{what}: the YAML stands for more than {MAX_VALUES} values (aliases that "
+                "repeat other aliases); write the values out instead"
+            )
+        sizes[id(current)] = size
 
 
 def _hyperpyyaml() -> Any:
@@ -580,7 +617,16 @@ def _hyperpyyaml() -> Any:
 def _yaml_problem(what: str, text: str, error: Exception) -> str:
     """One line for YAML that cannot be read: the offending line and, for command-line
     overrides, how to quote a value."""
-    problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+    from hpsweep._config import _shown
+
+    first_lines = str(error).strip().splitlines()[:1]
+    # HyperPyYAML raises some errors without a message (a bare ValueError for !applyref), and
+    # ruamel's problems quote keys and values, line breaks included: shown escaped.
+    problem = _shown(
+        getattr(error, "problem", None)
+        or "".join(first_lines)
+        or "HyperPyYAML gives no reason; check the tags"
+    )
     mark = getattr(error, "problem_mark", None)
     lines = text.splitlines()
     if mark is None:  # HyperPyYAML's own checks
@@ -600,22 +646,22 @@ def _load_plain_yaml(text: str, what: str) -> Any:
     float, ``yes`` a string); HyperPyYAML tags need HyperPyYAML."""
     import yaml
 
+    from hpsweep._config import _shown  # tags and problems may hold line breaks (%0A in a tag)
+
     try:
         return yaml.load(text, Loader=_yaml12_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as error:
         tag = _tag_of(error)
         if tag:
             raise ConfigError(
-                f"{what} uses the HyperPyYAML tag {tag}, which needs HyperPyYAML; install it "
-                f"with: {_INSTALL_HINT}"
+                f"{what} uses the HyperPyYAML tag {_shown(tag)}, which needs HyperPyYAML; "
+                f"install it with: {_INSTALL_HINT}"
             ) from None
-        raise ConfigError(f"{what}: {error.problem}") from None
+        raise ConfigError(f"{what}: {_shown(str(error.problem))}") from None
     except _DuplicateKey as error:
         raise ConfigError(f"{what}: {error}; give each key once") from None
-    except yaml.MarkedYAMLError as error:
+    except yaml.YAMLError as error:  # ReaderError's own text is two lines: not str(error)
         raise ConfigError(_yaml_problem(what, text, error)) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{what}: invalid YAML: {error}") from None
 
 
 def _tag_of(error: Any) -> str | None:
@@ -675,7 +721,16 @@ def _yaml12_loader() -> Any:
         for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
             if digits.startswith(prefix):
                 return sign * int(digits[2:], base)
-        return sign * int(digits)  # YAML 1.2: a leading 0 is still decimal (017 is 17)
+        try:
+            return sign * int(digits)  # YAML 1.2: a leading 0 is still decimal (017 is 17)
+        except ValueError:  # more digits than Python converts (4300 by default)
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the integer {text[:20]}... has {len(digits)} digits, more than Python reads; "
+                "quote it to keep it as text",
+                node.start_mark,
+            ) from None
 
     def construct_mapping(loader: Any, node: Any) -> dict[Any, Any]:
         loader.flatten_mapping(node)

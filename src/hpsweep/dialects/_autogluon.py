@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import importlib
 import math
+import sys
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -296,6 +297,7 @@ def autogluon_plan(
         isinstance(time_limit, bool)
         or not isinstance(time_limit, (int, float))
         or not time_limit > 0
+        or (isinstance(time_limit, int) and time_limit > sys.float_info.max)  # no float holds it
     ):
         raise ConfigError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
     num_trials = kwargs.get("num_trials")
@@ -410,7 +412,7 @@ def _init_args(kwargs: Mapping[str, Any], key: str) -> dict[str, Any]:
 def _searcher(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``sampler`` (and ``seed``) for the searcher: random → random, bayes → TPE."""
     name = kwargs.get("searcher", "random")
-    if name not in SEARCHER_ARGS:
+    if not isinstance(name, str) or name not in SEARCHER_ARGS:  # a list is unhashable
         shown = name if isinstance(name, str) else type(name).__name__
         raise ConfigError(
             f"hyperparameter_tune_kwargs.searcher must be 'random' or 'bayes', got {shown!r}"

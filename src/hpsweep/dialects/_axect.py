@@ -26,6 +26,7 @@ from hpsweep._config import SweepConfig
 from hpsweep._config import _check_size
 from hpsweep._config import _from_environ
 from hpsweep._config import _scalar
+from hpsweep._config import _shown
 from hpsweep._config import from_mapping
 from hpsweep._errors import ConfigError
 from hpsweep._errors import SpaceError
@@ -270,7 +271,7 @@ def _algorithm(value: Any, key: str, source: str | None) -> tuple[str | None, di
 
 def _pfl_kwargs(kwargs: Mapping[str, Any], source: str | None) -> dict[str, Any]:
     for key, value in kwargs.items():
-        where = f"pruner.kwargs.{key}"
+        where = f"pruner.kwargs.{_shown(key)}"
         if key not in PFL_KWARGS:
             raise _fail(
                 source,
@@ -338,7 +339,7 @@ def _param(definition: Any, where: str, source: str | None) -> tuple[str, Param]
             f"{where} must be a mapping such as {_PARAM_EXAMPLES['float']}, got {definition!r}",
         )
     kind = definition.get("type")
-    if kind not in _PARAM_KEYS:
+    if not isinstance(kind, str) or kind not in _PARAM_KEYS:  # a list or mapping is unhashable
         shown = "missing" if kind is None else repr(kind)
         raise _fail(
             source,
@@ -408,7 +409,12 @@ def _number(value: Any, where: str, source: str | None) -> int | float:
             value = float(value.strip())
         except ValueError:
             raise _fail(source, f"{where} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # An int is exact however large (math.isfinite would overflow): Float and Int judge it.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise _fail(source, f"{where} must be a number, got {value!r}")
     return value
 
@@ -559,8 +565,8 @@ def _apply_set(document: dict[str, Any], extras: dict[str, Any], item: str, sour
     if parts[0] not in KEYS:
         known = (*KEYS, *EXTRA_SETS)
         raise ConfigError(
-            f"--set {key}: {source} has no key {parts[0]!r}{_suggestion(parts[0], known)} "
-            f"(give one of {', '.join(known)})"
+            f"--set {_shown(key)}: {source} has no key {parts[0]!r}"
+            f"{_suggestion(parts[0], known)} (give one of {', '.join(known)})"
         )
     target = document
     for depth, part in enumerate(parts[:-1]):
@@ -570,7 +576,7 @@ def _apply_set(document: dict[str, Any], extras: dict[str, Any], item: str, sour
         if not isinstance(child, dict):
             where = ".".join(parts[: depth + 1])
             raise ConfigError(
-                f"--set {key}: {where!r} is not a mapping in {source}, so it has no key "
+                f"--set {_shown(key)}: {where!r} is not a mapping in {source}, so it has no key "
                 f"{parts[depth + 1]!r}"
             )
         target = child

@@ -21,6 +21,7 @@ from typing import Any
 
 from hpsweep._config import SweepConfig
 from hpsweep._config import _check_size
+from hpsweep._config import _shown
 from hpsweep._config import from_mapping
 from hpsweep._errors import ConfigError
 from hpsweep._errors import SpaceError
@@ -108,10 +109,11 @@ def apply_overrides(
             where = ".".join(parts[: depth + 1])
             if child is None or not isinstance(child, dict):
                 found = "has no key" if child is None else "is not a mapping in"
-                keys = sorted(map(str, node)) if isinstance(node, dict) else []
+                # Keys and the key typed may hold line breaks: shown escaped, on one line.
+                keys = sorted(_shown(str(k)) for k in node) if isinstance(node, dict) else []
                 raise ConfigError(
-                    f"--set {key}: {where!r} {found} {source}, so {key!r} cannot be set; "
-                    f"add {where} to the file first"
+                    f"--set {_shown(key)}: {where!r} {found} {source}, so {key!r} cannot be set; "
+                    f"add {_shown(where)} to the file first"
                     + (f" (keys there: {', '.join(keys)})" if keys and child is None else "")
                 )
             node = child
@@ -262,7 +264,7 @@ def _param(definition: Any, where: str, source: str) -> Param:
             f"{where} must be a mapping such as {_PARAM_EXAMPLES['float']}, got {definition!r}",
         )
     kind = definition.get("type")
-    if kind not in _PARAM_KEYS:
+    if not isinstance(kind, str) or kind not in _PARAM_KEYS:  # a list or mapping is unhashable
         shown = "missing" if kind is None else repr(kind)
         raise _fail(
             source,
@@ -306,6 +308,11 @@ def _number(value: Any, where: str, source: str) -> int | float:
             value = float(value.strip())
         except ValueError:
             raise _fail(source, f"{where} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # An int is exact however large (math.isfinite would overflow): Float and Int judge it.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise _fail(source, f"{where} must be a number, got {value!r}")
     return value

@@ -25,6 +25,8 @@ from typing import Any
 
 from hpsweep import _yaml
 from hpsweep._config import SweepConfig
+from hpsweep._config import _check_size
+from hpsweep._config import _shown
 from hpsweep._config import from_mapping
 from hpsweep._errors import ConfigError
 from hpsweep._errors import SpaceError
@@ -509,7 +511,7 @@ def _arguments_of(command: Sequence[str]) -> list[_Argument]:
             if tilde and equals and value not in ("", "orion"):
                 raise ConfigError(
                     f"argument {item!r}: a prior goes right after the option name; write "
-                    f"{option}~'{prior}'"
+                    f"{_shown(option)}~'{_shown(prior)}'"
                 )
             # Oríon passes a one-letter long option as a short one: `--x~...` gives `-x 0.5`.
             if option.startswith("--") and len(option) == 3 and not equals:
@@ -535,8 +537,8 @@ def _parse_command(
             key = argument.option.lstrip("-")
             if key in seen:
                 raise ConfigError(
-                    f"Conflict: two arguments have the same name: {key} ({seen[key]!r} and "
-                    f"{argument.source!r}); give each argument once"
+                    f"Conflict: two arguments have the same name: {_shown(key)} "
+                    f"({seen[key]!r} and {argument.source!r}); give each argument once"
                 )
             seen[key] = argument.source
             template.append(_translate(argument.option, templates, config_params, argument))
@@ -544,7 +546,7 @@ def _parse_command(
             key = f"_pos_{position}"
         for value, item in argument.values:
             where = "argument " + (
-                repr(item) if item == argument.source else f"{argument.source} {item!r}"
+                repr(item) if item == argument.source else f"{_shown(argument.source)} {item!r}"
             )
             split = _split_prior(value)
             if split is None:
@@ -589,7 +591,8 @@ def _parse_marked(text: str, where: str) -> Prior:
 
 def _absolute(value: str, cwd: Path) -> str:
     """Oríon makes every argument value that names an existing path absolute."""
-    if value and (cwd / value).exists():
+    # os.path, not Path.exists, which raises for text too long to name a file (ENAMETOOLONG).
+    if value and os.path.exists(cwd / value):
         return os.path.abspath(cwd / value)
     return value
 
@@ -617,8 +620,8 @@ def _translate(
         else:
             known = ", ".join("{" + t + "}" for t in ORION_TEMPLATES)
             raise ConfigError(
-                f"argument {argument.source!r}: unknown template {{{field_name}}}; Oríon's "
-                f"templates are {known} (write {{{{ and }}}} for literal braces)"
+                f"argument {argument.source!r}: unknown template {{{_shown(field_name)}}}; "
+                f"Oríon's templates are {known} (write {{{{ and }}}} for literal braces)"
             )
     return "".join(out)
 
@@ -628,7 +631,7 @@ def _check_script(command: Sequence[str], cwd: Path) -> None:
     script = command[1] if command[0] == "python" and len(command) > 1 else command[0]
     if script.startswith("-"):
         return  # `python -m module`: no script file to check
-    if not (cwd / script).exists() and shutil.which(script) is None:
+    if not os.path.exists(cwd / script) and shutil.which(script) is None:  # as in _absolute
         raise ConfigError(
             f"the script {script!r} does not exist and is not a command on PATH; check the "
             "command after the hunt options"
@@ -644,11 +647,14 @@ def _check_script_config(arguments: list[_Argument], option: str, cwd: Path) -> 
             continue
         for value, _ in argument.values:
             path = cwd / value
-            if path.is_file() and "orion~" in path.read_text(encoding="utf-8", errors="replace"):
+            if not os.path.isfile(path):  # os.path, as in _absolute
+                continue
+            if "orion~" in path.read_text(encoding="utf-8", errors="replace"):
                 raise ConfigError(
-                    f"{value}: priors inside the script's --{option} file are not supported "
-                    "(hpsweep writes no config file per trial); put them on the command line, "
-                    "e.g. --lr~'loguniform(1e-5, 1)', or under space: in the hunt config (-c)"
+                    f"{_shown(value)}: priors inside the script's --{_shown(option)} file are "
+                    "not supported (hpsweep writes no config file per trial); put them on the "
+                    "command line, e.g. --lr~'loguniform(1e-5, 1)', or under space: in the hunt "
+                    "config (-c)"
                 )
 
 
@@ -726,6 +732,7 @@ class _File:
 
 def _read_config(path: str) -> _File:
     loaded = _yaml.load_file(path)
+    _check_size(loaded, path)  # error messages quote values: refuse a YAML alias bomb first
     result = _File()
     if loaded is None:
         return result
@@ -775,8 +782,8 @@ def _read_config(path: str) -> _File:
         for key in values:
             if key not in keys:
                 raise ConfigError(
-                    f"{path}: unknown key {section}.{key}{_suggestion(str(key), keys)}; "
-                    f"{section} takes {', '.join(keys)}"
+                    f"{path}: unknown key {section}.{_shown(str(key))}"
+                    f"{_suggestion(str(key), keys)}; {section} takes {', '.join(keys)}"
                 )
     result.ignored.extend(f"experiment.{k}" for k in _IGNORED_EXPERIMENT if k in experiment)
     result.ignored.extend(f"worker.{k}" for k in _IGNORED_WORKER if k in worker)
@@ -809,8 +816,8 @@ def _whole(value: Any, where: str, minimum: int) -> int:
     if (
         isinstance(number, bool)
         or not isinstance(number, (int, float))
-        or not math.isfinite(number)
-        or number != int(number)
+        # not integral, inf or nan; an int is exact however large (math.isfinite would overflow)
+        or (isinstance(number, float) and not number.is_integer())
         or number < minimum
     ):
         raise ConfigError(f"{where} must be a whole number >= {minimum}, got {value!r}")
@@ -973,7 +980,7 @@ def hunt_config(command: Sequence[str], options: HuntOptions, *, cwd: Path | Non
     config_priors: dict[str, tuple[Prior, str]] = {}
     for key, value in loaded.space.items():
         param_name = str(key).lstrip("/")
-        at = f"{where}: space.{key}"
+        at = f"{where}: space.{_shown(str(key))}"
         if not isinstance(value, str):
             raise ConfigError(f"{at} must be a prior such as 'uniform(0, 1)', got {value!r}")
         if not NAME_RE.fullmatch(param_name):
