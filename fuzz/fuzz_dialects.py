@@ -52,10 +52,8 @@ def space(fdp: Any) -> object:
     kind = fdp.ConsumeIntInRange(0, 6)
     if kind == 0:
         return _values.value(fdp)
-    if kind == 1:  # numbers tune itself takes (test_dialect_parsers.py: its non-finite ones)
-        numbers = [fdp.ConsumeFloatInRange(-1e6, 1e6) for _ in range(3)]
-        if fdp.ConsumeBool():
-            numbers = [round(number) for number in numbers]
+    if kind == 1:
+        numbers = [number(fdp) for _ in range(3)]
         return oracle.tune_space(fdp.PickValueInList(list(oracle.TUNE_ARITY)), numbers)
     if kind == 2:
         try:

@@ -94,7 +94,7 @@ HYPERPYYAML_LINES = [
 
 ALIAS_BOMB = "ALIAS_BOMB_MARK"
 DEEP_FLOW = "DEEP_FLOW_MARK"
-HUGE = 10**300  # past int64; past a float (10**309) is test_integers_past_a_float_are_one_line
+HUGE = 10**400  # past a float, and within Python's 4300 digits (past them: a test below)
 
 
 def aliases(levels: int) -> str:
@@ -356,7 +356,9 @@ speechbrain_overrides = st.lists(
                 "-x",
                 "--",
                 "--=",
-                "!ref <lr>",
+                # No --seed comes with it: an override that interpolates itself twice
+                # (--lr '!ref <lr>' '!ref <lr>') makes HyperPyYAML expand it without end.
+                "!ref <seed>",
                 "!PLACEHOLDER",
                 "\n  " + "- " * 3000 + "1",
                 "[" * 120,
@@ -370,14 +372,12 @@ speechbrain_overrides = st.lists(
 )
 
 numbers = st.one_of(st.integers(), st.floats(), st.sampled_from([HUGE, -HUGE, 2**63, 0, 1e-9]))
-# What a caller hands hpsweep.tune, which checks it before any plan.
-tune_numbers = st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False))
 autogluon_spaces = st.one_of(
     values,
     st.builds(
         oracle.tune_space,
         st.sampled_from(list(oracle.TUNE_ARITY)),
-        st.lists(tune_numbers, min_size=3, max_size=3),
+        st.lists(numbers, min_size=3, max_size=3),
     ),
     st.builds(
         lambda data, default: oracle.autogluon_space("Categorical", data=data, default=default),
@@ -576,11 +576,14 @@ def test_hparam_search_params_of_the_wrong_type_or_size(param: str, message: str
     assert message in error
 
 
-def test_orion_counts_past_a_float() -> None:
-    """Before: OverflowError (math.isfinite of an int too large for a float)."""
+def test_orion_numbers_past_a_float() -> None:
+    """Before: OverflowError (math.isfinite of a count, float() of a default_value, each an int
+    too large for a float)."""
     data = f"experiment:\n  algorithm:\n    tpe: {{n_initial_points: {PAST_A_FLOAT}}}\n"
     hunt: Any = oracle.check_orion_config(data.encode(), ["--lr~uniform(0, 1)"])
     assert hunt.config.sampler.kwargs["n_startup_trials"] == PAST_A_FLOAT
+    prior = f"--lr~uniform(0, 1, default_value={PAST_A_FLOAT})"
+    assert oracle.check_orion_config(b"", [prior]) is None
 
 
 @pytest.mark.parametrize("where", ["experiment:\n  name", "experiment:\n  max_trials", "space"])
@@ -606,8 +609,9 @@ def test_orion_command_arguments_too_long_to_name_a_file(tmp_path: Path) -> None
     assert "does not exist and is not a command on PATH" in error
 
 
-def test_autogluon_searcher_list_and_time_limit_past_a_float() -> None:
-    """Before: TypeError (unhashable type: 'list'), OverflowError (float() of the limit)."""
+def test_autogluon_values_of_the_wrong_type_or_size() -> None:
+    """Before: TypeError (unhashable type: 'list'), OverflowError (float() of the time limit, and
+    of a default, each an int too large for a float)."""
     space = {"optim.lr": tune.uniform(0, 1)}
     error = one_line_error(
         lambda: autogluon_plan(space, {"searcher": ["bayes"]}, eval_metric="f1")
@@ -617,6 +621,9 @@ def test_autogluon_searcher_list_and_time_limit_past_a_float() -> None:
         lambda: autogluon_plan(space, None, eval_metric="f1", time_limit=PAST_A_FLOAT)
     )
     assert "time_limit must be a number of seconds > 0" in error
+    real = oracle.autogluon_space("Real", lower=0, upper=1, default=PAST_A_FLOAT, log=False)
+    error = one_line_error(lambda: autogluon_plan({"optim.lr": real}, None, eval_metric="f1"))
+    assert "hyperparameters['optim.lr']: default 1000" in error
 
 
 @pytest.mark.parametrize(

@@ -335,13 +335,13 @@ def autogluon_plan(
 
 
 def _checked_default(key: str, param: Param, default: object) -> Any:
-    if isinstance(param, Float) and isinstance(default, int) and not isinstance(default, bool):
-        default = float(default)
     if not is_scalar(default) or not is_possible(param, default):  # type: ignore[arg-type]
         raise ConfigError(
             f"hyperparameters[{key!r}]: default {default!r} is not a value the space takes "
             f"({describe_values(param)}); give a default inside it"
         )
+    if isinstance(param, Float) and isinstance(default, int) and not isinstance(default, bool):
+        return float(default)  # only now: an int past a float's range is refused above
     return default
 
 

@@ -303,15 +303,15 @@ def _dimension(name: str, prior: Prior) -> _Dimension:
         param, notes = _choices(prior)
     else:
         param, notes = _numeric(name, prior)
-    given = default = prior.kwargs.get("default_value")
+    default = prior.kwargs.get("default_value")
     if default is not None:
-        if isinstance(param, Float) and isinstance(default, int) and not isinstance(default, bool):
-            default = float(default)
         if not is_possible(param, default):
             raise SpaceError(
-                f"default_value={given!r} is not a value {prior.name}() can take; give one "
+                f"default_value={default!r} is not a value {prior.name}() can take; give one "
                 "inside its range (or one of its choices)"
             )
+        if isinstance(param, Float) and isinstance(default, int) and not isinstance(default, bool):
+            default = float(default)  # only now: an int past a float's range is refused above
     return _Dimension(param, default, None, notes)
 
 
