@@ -71,6 +71,29 @@ def test_cli_help_does_not_import_optuna() -> None:
     assert heavy == set()
 
 
+def console_state(*argv: str) -> list[str]:
+    """What ``hpsweep ARGV`` leaves behind: the cyclic GC's state, and whether Optuna loaded."""
+    code = (
+        "import contextlib, gc, io, sys\n"
+        "from hpsweep.cli import console\n"
+        f"sys.argv = ['hpsweep', *{list(argv)!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    console()\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0, 'optuna' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_the_program_loads_the_engine_first_only_for_commands_that_use_it() -> None:
+    """``run`` (and ``create``, ``worker``, ``hunt``) import Optuna with the GC paused, then
+    freeze it, and leave the GC on; the read-only commands load no Optuna at all."""
+    assert console_state("run", "--help") == ["True", "True", "True"]
+    assert console_state("--debug", "worker", "--help") == ["True", "True", "True"]
+    assert console_state("studies", "--help") == ["True", "False", "False"]
+    assert console_state("--help") == ["True", "False", "False"]
+
+
 def test_the_report_function_survives_importing_every_subpackage() -> None:
     import importlib
 

@@ -1,5 +1,3 @@
-import sys
+from hpsweep.cli import console
 
-from hpsweep.cli import main
-
-sys.exit(main())
+console()

@@ -1,5 +1,6 @@
 """The ``hpsweep`` command line."""
 
+from hpsweep.cli._main import console
 from hpsweep.cli._main import main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]
