@@ -199,7 +199,13 @@ def test_priors_become_params(text: str, param: object, default: object) -> None
         ("uniform(1, 0)", "uniform() needs low < high, but got low=1, high=0; swap the bounds"),
         ("uniform(0, 1, 2)", "uniform() takes 2 numbers (low, high), but got 3 argument(s)"),
         ("uniform('a', 1)", "uniform() takes numbers (low, high), but got 'a'"),
-        ("loguniform(0, 1)", "loguniform() needs low > 0, but got low=0"),
+        (
+            "loguniform(0, 1)",
+            "loguniform() needs low > 0, but got low=0; start it above 0, e.g. "
+            "loguniform(1e-06, 1), or use uniform()",
+        ),
+        ("loguniform(-2, -1)", "use uniform(): a log scale needs bounds above 0"),
+        ("uniform(1, 1)", "needs low < high, but got low=1, high=1; widen the range"),
         ("uniform(0.2, 0.8, discrete=True)", "holds no whole number"),
         ("normal(0, -1)", "normal() needs scale > 0"),
         ("uniform(0, 1, discrete='yes')", "discrete= must be True or False"),

@@ -351,12 +351,17 @@ def _numeric(name: str, prior: Prior) -> tuple[Param, tuple[str, ...]]:
         low, high = _arguments(prior, 2, "low, high")
         log = prior.name == "loguniform"
         if not low < high:
+            fix = "swap the bounds" if low > high else "widen the range (or fix the value)"
             raise SpaceError(
-                f"{prior.name}() needs low < high, but got low={low!r}, high={high!r}; "
-                "swap the bounds"
+                f"{prior.name}() needs low < high, but got low={low!r}, high={high!r}; {fix}"
             )
         if log and low <= 0:
-            raise SpaceError(f"loguniform() needs low > 0, but got low={low!r}")
+            fix = (
+                f"start it above 0, e.g. loguniform({high * 1e-6:g}, {high!r}), or use uniform()"
+                if high > 0
+                else "use uniform(): a log scale needs bounds above 0"
+            )
+            raise SpaceError(f"loguniform() needs low > 0, but got low={low!r}; {fix}")
     try:
         if discrete:
             int_low, int_high = math.ceil(low), math.floor(high)
