@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -114,3 +115,90 @@ def test_gpu_slots_refuse_threads_and_say_what_to_do(tmp_path: Path) -> None:
         "process per trial, but executor is 'thread'; use executor: process (or auto)"
     ]
     assert not (tmp_path / "hpsweep.journal").exists()
+
+
+# -- on a machine with NVIDIA GPUs: what CUDA itself sees in each trial ---------------------------
+
+CUDA_TRIAL = r"""
+import ctypes, json, os, sys, time
+
+began = time.time()
+cuda = ctypes.CDLL("libcuda.so.1")
+assert cuda.cuInit(0) == 0, "cuInit failed"
+count = ctypes.c_int()
+assert cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+uuids = []
+for ordinal in range(count.value):
+    device, uuid = ctypes.c_int(), (ctypes.c_ubyte * 16)()
+    assert cuda.cuDeviceGet(ctypes.byref(device), ordinal) == 0
+    assert cuda.cuDeviceGetUuid(uuid, device) == 0
+    uuids.append(bytes(uuid).hex())
+    # Hold memory on it while the other trials run, as training would.
+    context, memory = ctypes.c_void_p(), ctypes.c_uint64()
+    assert cuda.cuCtxCreate_v2(ctypes.byref(context), 0, device) == 0
+    assert cuda.cuMemAlloc_v2(ctypes.byref(memory), 64 << 20) == 0
+time.sleep(float(sys.argv[1]))
+seen = {
+    "cuda_visible": os.environ["CUDA_VISIBLE_DEVICES"],
+    "hpsweep_gpus": os.environ["HPSWEEP_GPUS"],
+    "uuids": uuids,
+    "began": began,
+    "ended": time.time(),
+}
+with open(os.path.join(os.environ["HPSWEEP_TRIAL_DIR"], "cuda.json"), "w") as out:
+    json.dump(seen, out)
+print('hpsweep: {"result": 0}')
+"""
+
+
+def _gpu_count() -> int:
+    import ctypes
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return sum(line.startswith("GPU ") for line in listed.stdout.splitlines())
+
+
+@pytest.mark.skipif(_gpu_count() == 0, reason="needs NVIDIA GPUs (nvidia-smi and libcuda)")
+def test_on_real_gpus_each_trial_sees_only_its_devices(tmp_path: Path) -> None:
+    """``--gpus auto --per-gpu 2``: each trial's CUDA sees exactly one device, always the same
+    physical one (by UUID) for the same index, and never more than 2 trials hold one at once."""
+    import json
+
+    gpus = _gpu_count()
+    (tmp_path / "cuda_trial.py").write_text(CUDA_TRIAL)
+    n = 4 * gpus
+    command = ("--", sys.executable, "cuda_trial.py", "1.0")
+    hpsweep(
+        tmp_path,
+        "run",
+        "-p",
+        "x=int(0,100)",
+        "-n",
+        str(n),
+        "--gpus",
+        "auto",
+        "--per-gpu",
+        "2",
+        *command,
+    )
+    assert [t.state.name for t in stored_trials(tmp_path)] == ["COMPLETE"] * n
+    runs = tmp_path / "hpsweep-runs" / "default"
+    seen = [json.loads((runs / f"trial-{k}" / "cuda.json").read_text()) for k in range(n)]
+    uuid_of: dict[str, str] = {}
+    for trial in seen:
+        assert trial["cuda_visible"] == trial["hpsweep_gpus"]
+        assert len(trial["uuids"]) == 1, trial  # CUDA itself sees one device, not all
+        assert uuid_of.setdefault(trial["cuda_visible"], trial["uuids"][0]) == trial["uuids"][0]
+    assert len(uuid_of) == gpus and len(set(uuid_of.values())) == gpus  # every GPU, each once
+    for index in uuid_of:
+        spans = [(t["began"], t["ended"]) for t in seen if t["cuda_visible"] == index]
+        for moment, _ in spans:  # at the start of each trial, who else holds that GPU
+            assert sum(began <= moment < ended for began, ended in spans) <= 2, spans
