@@ -145,9 +145,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_word(args: Sequence[str]) -> str | None:
+    """The subcommand as typed: the first argument that is not an option."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
 def _check_command_name(parser: argparse.ArgumentParser, args: list[str]) -> None:
     """`hpsweep rnu` gets a suggestion instead of argparse's list of every command."""
-    first = next((a for a in args if not a.startswith("-")), None)
+    first = _command_word(args)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and first is not None:
             if first not in action.choices:
@@ -240,8 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console() -> NoReturn:
     """The ``hpsweep`` program and ``python -m hpsweep``: :func:`main` in a process of its own."""
-    first = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
-    if first in _ENGINE_COMMANDS:
+    if _command_word(sys.argv[1:]) in _ENGINE_COMMANDS:
         _import_engine()
     sys.exit(main())
 
@@ -252,7 +256,7 @@ def _import_engine() -> None:
     These imports (Optuna and numpy, mostly) are most of a run's start-up and make some 10^5
     objects and no garbage, yet each collection they trigger walks every object made so far, and
     the last one, at exit, walks them all again. Frozen, they are left out of every collection:
-    ~40 ms less per run, a tenth of a sweep's fixed cost (benchmarks/RESULTS.md, "Parallel").
+    ~60 ms less per run, a quarter of a sweep's fixed cost (benchmarks/RESULTS.md, "Parallel").
     Only a process of its own does this, never a caller of :func:`main`: a freeze keeps whatever
     garbage the caller has at that moment.
     """
