@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import ast
+import ctypes
+import json
+import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -152,10 +156,6 @@ print('hpsweep: {"result": 0}')
 
 
 def _gpu_count() -> int:
-    import ctypes
-    import shutil
-    import subprocess
-
     if shutil.which("nvidia-smi") is None:
         return 0
     try:
@@ -170,8 +170,6 @@ def _gpu_count() -> int:
 def test_on_real_gpus_each_trial_sees_only_its_devices(tmp_path: Path) -> None:
     """``--gpus auto --per-gpu 2``: each trial's CUDA sees exactly one device, always the same
     physical one (by UUID) for the same index, and never more than 2 trials hold one at once."""
-    import json
-
     gpus = _gpu_count()
     (tmp_path / "cuda_trial.py").write_text(CUDA_TRIAL)
     n = 4 * gpus
